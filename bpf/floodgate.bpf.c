@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Floodgate's XDP program: every packet goes down this list of stages; each hands it on
+ * (FG_NEXT) or names a reason, and the one exit turns the reason into a verdict. */
+#include "common.h"
+#include "maps.h"
+#include "parse.h"
+#include "lists.h"
+#include "policy.h"
+#include "ratelimit.h"
+#include "reputation.h"
+#include "stats.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define CHECK(stage)                   \
+	do {                           \
+		reason = (stage);      \
+		if (reason != FG_NEXT) \
+			goto out;      \
+	} while (0)
+
+SEC("xdp")
+int floodgate_xdp(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	const struct fg_config *cfg = bpf_map_lookup_elem(&config, &zero);
+	struct fg_pkt pkt = {};
+	struct fg_src_state *src;
+	struct fg_addr src_key;
+	struct fg_cost cost;
+	__u64 now;
+	int reason;
+
+	if (!cfg)
+		return XDP_PASS; /* unreachable: array maps always have entry 0 */
+
+	CHECK(fg_parse(ctx, &pkt));
+	CHECK(fg_check_allow(&pkt));
+	CHECK(fg_check_block(&pkt));
+	CHECK(fg_check_policy(&pkt, cfg));
+	CHECK(fg_check_reflection(&pkt, cfg));
+	CHECK(fg_check_fragments(&pkt, cfg));
+
+	cost = fg_packet_cost(&pkt);
+	if (cost.vec[0] >= 0) {
+		now = bpf_ktime_get_ns();
+		src = fg_src_lookup(&pkt, cfg, &src_key);
+		if (src) {
+			reason = fg_limit_source(src, &cost, cfg, now);
+			if (reason != FG_NEXT) {
+				fg_reputation_violation(src, &src_key, &pkt, cfg, now);
+				goto out;
+			}
+		}
+		CHECK(fg_limit_aggregate(&pkt, &cost, cfg, now));
+	}
+	reason = FG_R_PASS;
+out:
+	return fg_record(ctx, cfg, reason, pkt.len);
+}

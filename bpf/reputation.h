@@ -1,0 +1,64 @@
+/* Reputation: each per-source limit violation adds to the source's score, the score
+ * halves every rep_half_life_ns, and a score at the threshold makes the program block
+ * the source (its aggregated prefix) itself for rep_block_ttl_ns. The block lands in the
+ * same maps as operator blocks, with origin FG_ORIGIN_REPUTATION, so the daemon lists it
+ * and can lift it. */
+#ifndef FG_REPUTATION_H
+#define FG_REPUTATION_H
+
+#include "maps.h"
+#include "parse.h"
+
+/* score * 2^-(elapsed/half_life): whole halvings by shifting, the remainder by the
+ * chord 1 - x/2 (exact at both ends of each half-life, within 6 % between). */
+static __always_inline __u32 fg_decay(__u32 score, __u64 elapsed, __u64 half_life)
+{
+	__u64 halvings, rem;
+
+	if (!half_life || !score)
+		return score;
+	halvings = elapsed / half_life;
+	if (halvings >= 32)
+		return 0;
+	score >>= halvings;
+	rem = elapsed - halvings * half_life;
+	return score - (__u32)(((__u64)score * rem) / (2 * half_life));
+}
+
+static __always_inline void fg_auto_block(const struct fg_addr *key, const struct fg_pkt *pkt,
+					  const struct fg_config *cfg, __u64 now)
+{
+	struct fg_block b = {.expires_ns = now + cfg->rep_block_ttl_ns,
+			     .origin = FG_ORIGIN_REPUTATION};
+	__u32 plen = pkt->is_v6 ? cfg->src_prefix_v6 : 96 + cfg->src_prefix_v4;
+
+	if (plen >= 128) {
+		bpf_map_update_elem(&block_exact, key, &b, BPF_ANY);
+	} else {
+		struct fg_lpm_key lk = {.prefixlen = plen, .addr = *key};
+
+		bpf_map_update_elem(&block_lpm, &lk, &b, BPF_ANY);
+	}
+}
+
+static __always_inline void fg_reputation_violation(struct fg_src_state *st,
+						    const struct fg_addr *key,
+						    const struct fg_pkt *pkt,
+						    const struct fg_config *cfg, __u64 now)
+{
+	__u64 score;
+
+	st->violations++;
+	if (!cfg->rep_threshold)
+		return;
+	score = fg_decay(st->score, now - st->score_ns, cfg->rep_half_life_ns);
+	score += cfg->rep_per_violation;
+	st->score_ns = now;
+	if (score >= cfg->rep_threshold) {
+		fg_auto_block(key, pkt, cfg, now);
+		score = 0;
+	}
+	st->score = score > 0xffffffffu ? 0xffffffffu : score;
+}
+
+#endif /* FG_REPUTATION_H */

@@ -1,0 +1,68 @@
+/* The one exit: turn a reason into a verdict (mode, malformed rule), count it per CPU,
+ * and sample 1 in N drops/would-drops into the events ring buffer. */
+#ifndef FG_STATS_H
+#define FG_STATS_H
+
+#include "maps.h"
+#include "parse.h"
+
+static __always_inline int fg_verdict(const struct fg_config *cfg, __u32 reason)
+{
+	if (reason < FG_R_FIRST_DROP)
+		return XDP_PASS;
+	if (reason == FG_R_MALFORMED)
+		return cfg->malformed_action == FG_ACT_DROP ? XDP_DROP : XDP_PASS;
+	return cfg->mode == FG_MODE_ENFORCE ? XDP_DROP : XDP_PASS;
+}
+
+static __always_inline void fg_sample(struct xdp_md *ctx, __u32 reason, __u32 len, int verdict,
+				      struct fg_counters *cnt)
+{
+	struct fg_sample *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+	__u64 cap;
+
+	if (!s) {
+		cnt->samples_lost++;
+		return;
+	}
+	s->ts_ns = bpf_ktime_get_ns();
+	s->reason = reason;
+	s->ifindex = ctx->ingress_ifindex;
+	s->pkt_len = len;
+	s->verdict = verdict == XDP_DROP ? FG_ACT_DROP : FG_ACT_PASS;
+	/* The barrier hides the min() from the compiler so that it emits both checks on the
+	 * very register the helper receives, where the verifier can see them. */
+	cap = len < FG_SAMPLE_BYTES ? len : FG_SAMPLE_BYTES;
+	asm volatile("" : "+r"(cap));
+	s->cap_len = 0;
+	if (cap >= 1 && cap <= FG_SAMPLE_BYTES && bpf_xdp_load_bytes(ctx, 0, s->data, cap) == 0)
+		s->cap_len = cap;
+	bpf_ringbuf_submit(s, 0);
+	cnt->samples++;
+}
+
+static __always_inline int fg_record(struct xdp_md *ctx, const struct fg_config *cfg, __u32 reason,
+				     __u32 len)
+{
+	int verdict = fg_verdict(cfg, reason);
+	struct fg_counters *cnt = bpf_map_lookup_elem(&stats, &reason);
+	__u64 seen;
+
+	if (!cnt)
+		return verdict;
+	if (verdict == XDP_DROP) {
+		cnt->drop_packets++;
+		cnt->drop_bytes += len;
+	} else {
+		cnt->pass_packets++;
+		cnt->pass_bytes += len;
+	}
+	if (reason >= FG_R_FIRST_DROP && cfg->sample_every) {
+		seen = cnt->pass_packets + cnt->drop_packets;
+		if (seen % cfg->sample_every == 0)
+			fg_sample(ctx, reason, len, verdict, cnt);
+	}
+	return verdict;
+}
+
+#endif /* FG_STATS_H */

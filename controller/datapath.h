@@ -1,0 +1,116 @@
+// The one owner of kernel state: loads the XDP program, owns its maps, attaches it with
+// libxdp. Everything above this talks in Prefix/fg_config terms and never sees an fd
+// except through here.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "floodgate.h"
+#include "prefix.h"
+#include "result.h"
+
+struct floodgate_bpf;  // generated skeleton (floodgate_bpf.skel.h)
+struct xdp_program;    // libxdp
+
+namespace floodgate {
+
+struct MapSizes {
+  uint32_t block_entries = FG_DEFAULT_BLOCK_ENTRIES;
+  uint32_t block_prefixes = FG_DEFAULT_BLOCK_PREFIXES;
+  uint32_t allow_prefixes = FG_DEFAULT_ALLOW_PREFIXES;
+  uint32_t src_entries = FG_DEFAULT_SRC_ENTRIES;
+  uint32_t protected_entries = FG_DEFAULT_PROTECTED;
+  uint32_t events_bytes = FG_DEFAULT_EVENTS_BYTES;
+};
+
+using Counters = std::array<fg_counters, FG_R_MAX>;
+
+struct BlockEntry {
+  Prefix prefix;
+  fg_block value;
+};
+
+enum class AttachMode { kNative, kGeneric };
+
+// CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns() and of fg_block.expires_ns.
+uint64_t monotonic_ns();
+
+// The program attached to one interface; detaches when destroyed.
+class Attachment {
+ public:
+  Attachment(xdp_program* prog, int ifindex, AttachMode mode, bool dispatcher);
+  ~Attachment();
+  Attachment(const Attachment&) = delete;
+  Attachment& operator=(const Attachment&) = delete;
+
+  int ifindex() const { return ifindex_; }
+  AttachMode mode() const { return mode_; }
+  // True when libxdp's multi-program dispatcher is in use; false when it fell back to
+  // attaching our program alone (kernels without freplace support).
+  bool dispatcher() const { return dispatcher_; }
+  std::string describe() const;
+
+ private:
+  xdp_program* prog_;
+  int ifindex_;
+  AttachMode mode_;
+  bool dispatcher_;
+};
+
+class Datapath {
+ public:
+  // Opens the embedded object, sizes its maps, loads it and writes default_config() and
+  // the default reflection ports.
+  static Result<std::unique_ptr<Datapath>> load(const MapSizes& sizes = {});
+  ~Datapath();
+  Datapath(const Datapath&) = delete;
+  Datapath& operator=(const Datapath&) = delete;
+
+  int prog_fd() const;
+
+  Status set_config(const fg_config& cfg);
+  fg_config config() const;
+
+  // Host prefixes go to the exact-match map, others to the trie. Replaces an existing
+  // entry for the same prefix. A full map is RESOURCE_EXHAUSTED.
+  Status add_block(const Prefix& p, const fg_block& value);
+  Status remove_block(const Prefix& p);
+  std::optional<fg_block> find_block(const Prefix& p) const;
+  std::vector<BlockEntry> blocks() const;
+
+  Status add_allow(const Prefix& p);
+  Status remove_allow(const Prefix& p);
+
+  // Replaces portset `index` (FG_PORTSET(...)) with exactly `ports`.
+  Status set_portset(uint32_t index, const std::vector<uint16_t>& ports);
+
+  // A protected destination prefix sharing the aggregate buckets of `agg_index`.
+  Status add_protected(const Prefix& p, uint32_t agg_index);
+
+  // Summed over CPUs.
+  Counters counters() const;
+
+  std::optional<fg_src_state> source_state(const fg_addr& key) const;
+
+  int events_fd() const;
+
+  struct MapMemory {
+    std::string name;
+    uint32_t max_entries;
+    uint64_t bytes;  // what the kernel charges for the map (fdinfo memlock)
+  };
+  std::vector<MapMemory> map_memory() const;
+
+  Result<std::unique_ptr<Attachment>> attach(int ifindex, AttachMode mode);
+
+ private:
+  explicit Datapath(::floodgate_bpf* skel) : skel_(skel) {}
+  ::floodgate_bpf* skel_;
+};
+
+}  // namespace floodgate

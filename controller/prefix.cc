@@ -1,0 +1,94 @@
+// Parsing and printing of the prefixes operators type.
+#include "prefix.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace floodgate {
+namespace {
+
+constexpr uint32_t kMappedV4Word = 0x0000ffff;  // ::ffff:0:0/96, host order
+
+bool is_mapped_v4(const fg_addr& a) {
+  return a.w[0] == 0 && a.w[1] == 0 && a.w[2] == htonl(kMappedV4Word);
+}
+
+// Clears the bits after `mapped_len` (a length in the 128-bit mapped space).
+fg_addr masked(fg_addr a, unsigned mapped_len) {
+  for (unsigned i = 0; i < 4; i++) {
+    unsigned bits = mapped_len > 32 * i ? mapped_len - 32 * i : 0;
+    if (bits < 32) a.w[i] &= htonl(bits == 0 ? 0 : ~0u << (32 - bits));
+  }
+  return a;
+}
+
+}  // namespace
+
+std::string Prefix::str() const {
+  char buf[INET6_ADDRSTRLEN];
+  if (v4)
+    inet_ntop(AF_INET, &addr.w[3], buf, sizeof(buf));
+  else
+    inet_ntop(AF_INET6, addr.w, buf, sizeof(buf));
+  return std::string(buf) + "/" + std::to_string(len);
+}
+
+bool Prefix::operator==(const Prefix& o) const {
+  return v4 == o.v4 && len == o.len && std::memcmp(&addr, &o.addr, sizeof(addr)) == 0;
+}
+
+Result<Prefix> parse_prefix(std::string_view text) {
+  std::string_view addr_text = text;
+  std::string_view len_text;
+  if (auto slash = text.find('/'); slash != std::string_view::npos) {
+    addr_text = text.substr(0, slash);
+    len_text = text.substr(slash + 1);
+  }
+  Prefix p;
+  std::string addr_str(addr_text);
+  in6_addr v6{};
+  if (inet_pton(AF_INET, addr_str.c_str(), &p.addr.w[3]) == 1) {
+    p.addr.w[2] = htonl(kMappedV4Word);
+    p.v4 = true;
+  } else if (inet_pton(AF_INET6, addr_str.c_str(), &v6) == 1) {
+    std::memcpy(p.addr.w, &v6, sizeof(v6));
+    p.v4 = false;
+    if (is_mapped_v4(p.addr))
+      return invalid_argument("'" + std::string(text) +
+                              "' is an IPv4-mapped IPv6 address; write the IPv4 form instead");
+  } else {
+    return invalid_argument("'" + std::string(text) +
+                            "' is not an IPv4 or IPv6 address or prefix (e.g. 192.0.2.0/24, "
+                            "2001:db8::/32)");
+  }
+  const unsigned max = p.v4 ? 32 : 128;
+  p.len = max;
+  if (!len_text.empty() || text.find('/') != std::string_view::npos) {
+    unsigned len = 0;
+    auto [end, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
+    if (ec != std::errc() || end != len_text.data() + len_text.size() || len > max)
+      return invalid_argument("'" + std::string(text) + "': prefix length must be 0.." +
+                              std::to_string(max));
+    p.len = len;
+  }
+  fg_addr net = masked(p.addr, p.lpm_len());
+  if (std::memcmp(&net, &p.addr, sizeof(net)) != 0) {
+    Prefix meant = p;
+    meant.addr = net;
+    return invalid_argument("'" + std::string(text) + "' has host bits set; did you mean " +
+                            meant.str() + "?");
+  }
+  return p;
+}
+
+Prefix prefix_from_key(const fg_lpm_key& key) {
+  Prefix p;
+  p.addr = key.addr;
+  p.v4 = is_mapped_v4(key.addr) && key.prefixlen >= 96;
+  p.len = p.v4 ? key.prefixlen - 96 : key.prefixlen;
+  return p;
+}
+
+}  // namespace floodgate

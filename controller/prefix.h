@@ -1,0 +1,31 @@
+// IPv4/IPv6 prefixes as the data path stores them (IPv4-mapped, network byte order).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "floodgate.h"
+#include "result.h"
+
+namespace floodgate {
+
+struct Prefix {
+  fg_addr addr{};
+  unsigned len = 0;  // in the family's own terms: 0..32 for IPv4, 0..128 for IPv6
+  bool v4 = true;
+
+  unsigned lpm_len() const { return v4 ? 96 + len : len; }  // in the mapped space
+  bool is_host() const { return len == (v4 ? 32u : 128u); }
+  fg_lpm_key lpm_key() const { return fg_lpm_key{lpm_len(), addr}; }
+  std::string str() const;
+  bool operator==(const Prefix& o) const;
+};
+
+// Parses "192.0.2.1", "192.0.2.0/24", "2001:db8::/32". A bare address is a host prefix.
+// Host bits set ("192.0.2.1/24") is an error that names the prefix meant.
+Result<Prefix> parse_prefix(std::string_view text);
+
+// The prefix an fg_lpm_key (or a host fg_addr) stands for.
+Prefix prefix_from_key(const fg_lpm_key& key);
+
+}  // namespace floodgate
