@@ -35,15 +35,15 @@ int floodgate_xdp(struct xdp_md *ctx)
 		return XDP_PASS; /* unreachable: array maps always have entry 0 */
 
 	CHECK(fg_parse(ctx, &pkt));
-	CHECK(fg_check_allow(&pkt));
-	CHECK(fg_check_block(&pkt));
+	now = bpf_ktime_get_coarse_ns(); /* one jiffy of resolution, a tenth of the cost */
+	CHECK(fg_check_allow(&pkt.src, pkt.is_v6));
+	CHECK(fg_check_block(&pkt.src, pkt.is_v6, now));
 	CHECK(fg_check_policy(&pkt, cfg));
 	CHECK(fg_check_reflection(&pkt, cfg));
 	CHECK(fg_check_fragments(&pkt, cfg));
 
 	cost = fg_packet_cost(&pkt);
 	if (cost.vec[0] >= 0) {
-		now = bpf_ktime_get_ns();
 		src = fg_src_lookup(&pkt, cfg, &src_key);
 		if (src) {
 			reason = fg_limit_source(src, &cost, cfg, now);

@@ -84,26 +84,39 @@ struct fg_addr {
 	__u32 w[4];
 };
 
+/* Key of the prefix maps (allow, block, protected): the address masked to prefixlen. */
 struct fg_lpm_key {
-	__u32 prefixlen; /* IPv4 prefixes are stored as 96 + len */
+	__u32 prefixlen; /* in the mapped space: IPv4 prefixes are stored as 96 + len */
 	struct fg_addr addr;
 };
 
-/* Value of block_exact (single addresses, checked first: one hash lookup) and
- * block_lpm (prefixes). */
+/* The prefix maps are hashes, probed once per prefix length in use, longest first: the
+ * first hit is the longest match. Each probe costs about a tenth of an LPM-trie lookup
+ * (measured: docs/datapath.md). User space keeps each list's lengths here. */
+enum fg_list { FG_LIST_ALLOW = 0, FG_LIST_BLOCK, FG_LIST_PROTECTED, FG_LIST_MAX };
+/* Lengths are kept per list and family, so a packet probes only its own family's. */
+#define FG_LENS_INDEX(list, v6) ((list)*2 + (v6))
+#define FG_LENS_MAX		FG_LENS_INDEX(FG_LIST_MAX, 0)
+#define FG_MAX_PREFIX_LENS	15
+struct fg_prefix_lens {
+	__u8 count;
+	__u8 len[FG_MAX_PREFIX_LENS]; /* mapped-space lengths, longest first */
+};
+
+/* Value of the block map. */
 struct fg_block {
-	__u64 expires_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns); 0 = never */
-	__u64 hits;	  /* packets matched while not expired */
+	__u64 expires_ns; /* CLOCK_MONOTONIC (coarse in the program); 0 = never */
+	__u64 hits;	  /* packets matched while not expired; approximate under contention */
 	__u32 origin;	  /* enum fg_block_origin */
 	__u32 pad;
 };
 
-/* Value of allow_lpm: presence is what counts; hits are for the operator. */
+/* Value of the allow map: presence is what counts; hits are for the operator. */
 struct fg_allow {
 	__u64 hits;
 };
 
-/* Value of protected_lpm: which aggregate bucket set a destination prefix uses. */
+/* Value of the protected map: which aggregate bucket set a destination prefix uses. */
 struct fg_protected {
 	__u32 agg_index; /* < max entries of agg_state */
 	__u32 pad;
@@ -142,7 +155,7 @@ struct fg_config {
 	__u8 frag_nonfirst_action;	   /* non-first IPv4/IPv6 fragments */
 	__u8 frag_tcp_action;		   /* any fragment of TCP (legit TCP never fragments) */
 	__u8 reflection_on;		   /* drop UDP from FG_PORTSET_REFLECTION ports */
-	__u8 agg_on;			   /* look up protected_lpm at all */
+	__u8 agg_on;			   /* apply the aggregate limits at all */
 	__u8 src_prefix_v4;		   /* aggregate sources by this prefix (32 = per address) */
 	__u8 src_prefix_v6;		   /* e.g. 64 */
 	__u8 policy_default[FG_PROTO_MAX]; /* enum fg_action for unlisted ports/types */
@@ -187,12 +200,11 @@ struct fg_sample {
 };
 
 /* Default map sizes; the loader may change them before load. */
-#define FG_DEFAULT_BLOCK_ENTRIES  (1u << 20)
-#define FG_DEFAULT_BLOCK_PREFIXES (1u << 16)
-#define FG_DEFAULT_ALLOW_PREFIXES (1u << 14)
-#define FG_DEFAULT_SRC_ENTRIES	  (1u << 20)
-#define FG_DEFAULT_PROTECTED	  (1u << 10)
-#define FG_DEFAULT_EVENTS_BYTES	  (1u << 22)
+#define FG_DEFAULT_BLOCK_ENTRIES (1u << 20)
+#define FG_DEFAULT_ALLOW_ENTRIES (1u << 14)
+#define FG_DEFAULT_SRC_ENTRIES	 (1u << 20)
+#define FG_DEFAULT_PROTECTED	 (1u << 10)
+#define FG_DEFAULT_EVENTS_BYTES	 (1u << 22)
 
 /* Bounded walks in the parser (named, small, fixed). */
 #define FG_MAX_VLAN_TAGS 2

@@ -1,45 +1,48 @@
-/* Allow and block lists. Allow: an LPM match passes the packet at once. Block: the
- * exact-address hash first (most blocks are single addresses), then the prefix trie;
- * expired entries are ignored (the daemon removes them). */
+/* Allow and block lists. Allow: a match passes the packet at once. Block: the longest
+ * unexpired match drops it; expired entries are skipped (the daemon removes them). */
 #ifndef FG_LISTS_H
 #define FG_LISTS_H
 
 #include "maps.h"
-#include "parse.h"
+#include "prefix.h"
 
-static __always_inline int fg_check_allow(const struct fg_pkt *pkt)
+/* The list lookups are subprograms (__noinline) on purpose: the verifier then sees a few
+ * return values instead of every combination of loop exits across the three lists,
+ * which otherwise exceeds its 1M-instruction budget. */
+
+static __noinline int fg_check_allow(const struct fg_addr *src, __u32 v6)
 {
-	struct fg_lpm_key key = {.prefixlen = 128, .addr = pkt->src};
-	struct fg_allow *a = bpf_map_lookup_elem(&allow_lpm, &key);
+	const struct fg_prefix_lens *pl = fg_lens(FG_LIST_ALLOW, v6);
 
-	if (!a)
+	if (!pl)
 		return FG_NEXT;
-	__sync_fetch_and_add(&a->hits, 1);
-	return FG_R_PASS_ALLOW;
-}
+	for (__u32 i = 0; i < FG_MAX_PREFIX_LENS && i < pl->count; i++) {
+		struct fg_allow *a = fg_prefix_probe(&allow, pl, i, src);
 
-static __always_inline int fg_block_verdict(struct fg_block *b)
-{
-	if (b->expires_ns && b->expires_ns <= bpf_ktime_get_ns())
-		return FG_NEXT;
-	__sync_fetch_and_add(&b->hits, 1);
-	return b->origin == FG_ORIGIN_REPUTATION ? FG_R_REPUTATION : FG_R_BLOCKED;
-}
-
-static __always_inline int fg_check_block(const struct fg_pkt *pkt)
-{
-	struct fg_lpm_key key = {.prefixlen = 128, .addr = pkt->src};
-	struct fg_block *b;
-	int r;
-
-	b = bpf_map_lookup_elem(&block_exact, &pkt->src);
-	if (b) {
-		r = fg_block_verdict(b);
-		if (r != FG_NEXT)
-			return r;
+		if (!a)
+			continue;
+		a->hits++; /* racy across CPUs on purpose: a shared atomic costs more than it tells
+			    */
+		return FG_R_PASS_ALLOW;
 	}
-	b = bpf_map_lookup_elem(&block_lpm, &key);
-	return b ? fg_block_verdict(b) : FG_NEXT;
+	return FG_NEXT;
+}
+
+static __noinline int fg_check_block(const struct fg_addr *src, __u32 v6, __u64 now)
+{
+	const struct fg_prefix_lens *pl = fg_lens(FG_LIST_BLOCK, v6);
+
+	if (!pl)
+		return FG_NEXT;
+	for (__u32 i = 0; i < FG_MAX_PREFIX_LENS && i < pl->count; i++) {
+		struct fg_block *b = fg_prefix_probe(&block, pl, i, src);
+
+		if (!b || (b->expires_ns && b->expires_ns <= now))
+			continue; /* a shorter unexpired block may still cover the source */
+		b->hits++;
+		return b->origin == FG_ORIGIN_REPUTATION ? FG_R_REPUTATION : FG_R_BLOCKED;
+	}
+	return FG_NEXT;
 }
 
 #endif /* FG_LISTS_H */

@@ -11,29 +11,28 @@ struct {
 	__type(value, struct fg_config);
 } config SEC(".maps");
 
+/* Prefix lengths in use per list and family (FG_LENS_INDEX); see struct fg_prefix_lens. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, FG_DEFAULT_ALLOW_PREFIXES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FG_LENS_MAX);
+	__type(key, __u32);
+	__type(value, struct fg_prefix_lens);
+} prefix_lens SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FG_DEFAULT_ALLOW_ENTRIES);
 	__type(key, struct fg_lpm_key);
 	__type(value, struct fg_allow);
-} allow_lpm SEC(".maps");
+} allow SEC(".maps");
 
-/* Single addresses (/32, /128): the common block, one hash lookup. */
+/* Preallocated: the program inserts auto-blocks without allocating. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FG_DEFAULT_BLOCK_ENTRIES);
-	__type(key, struct fg_addr);
-	__type(value, struct fg_block);
-} block_exact SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, FG_DEFAULT_BLOCK_PREFIXES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct fg_lpm_key);
 	__type(value, struct fg_block);
-} block_lpm SEC(".maps");
+} block SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -50,12 +49,11 @@ struct {
 } src_state SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FG_DEFAULT_PROTECTED);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct fg_lpm_key);
 	__type(value, struct fg_protected);
-} protected_lpm SEC(".maps");
+} protected_dsts SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -7,6 +7,7 @@
 
 #include "maps.h"
 #include "parse.h"
+#include "prefix.h"
 
 /* Which vector a packet spends, and how much of it: up to two (UDP packets and bytes). */
 struct fg_cost {
@@ -65,16 +66,6 @@ static __always_inline int fg_spend(__u64 *tat, const struct fg_bucket_cfg *cfgs
 	return FG_NEXT;
 }
 
-static __always_inline void fg_mask_addr(struct fg_addr *a, __u32 prefixlen)
-{
-	for (__u32 i = 0; i < 4; i++) {
-		__u32 bits = prefixlen > 32 * i ? prefixlen - 32 * i : 0;
-
-		if (bits < 32)
-			a->w[i] &= bpf_htonl(bits ? ~0u << (32 - bits) : 0);
-	}
-}
-
 /* The source's state, created on first sight (the LRU evicts the quietest). */
 static __always_inline struct fg_src_state *
 fg_src_lookup(const struct fg_pkt *pkt, const struct fg_config *cfg, struct fg_addr *key)
@@ -96,19 +87,35 @@ static __always_inline int fg_limit_source(struct fg_src_state *st, const struct
 	return fg_spend(st->tat, cfg->src, c, now, FG_R_SYN_RATE);
 }
 
+/* The aggregate bucket index of the protected prefix covering `dst`, or -1. A subprogram
+ * for the reason given in lists.h. */
+static __noinline int fg_protected_index(const struct fg_addr *dst, __u32 v6)
+{
+	const struct fg_prefix_lens *pl = fg_lens(FG_LIST_PROTECTED, v6);
+
+	if (!pl)
+		return -1;
+	for (__u32 i = 0; i < FG_MAX_PREFIX_LENS && i < pl->count; i++) {
+		struct fg_protected *p = fg_prefix_probe(&protected_dsts, pl, i, dst);
+
+		if (p)
+			return p->agg_index;
+	}
+	return -1;
+}
+
 static __always_inline int fg_limit_aggregate(const struct fg_pkt *pkt, const struct fg_cost *c,
 					      const struct fg_config *cfg, __u64 now)
 {
-	struct fg_lpm_key key = {.prefixlen = 128, .addr = pkt->dst};
-	struct fg_protected *p;
 	struct fg_agg_state *agg;
+	int index;
 
 	if (!cfg->agg_on)
 		return FG_NEXT;
-	p = bpf_map_lookup_elem(&protected_lpm, &key);
-	if (!p)
+	index = fg_protected_index(&pkt->dst, pkt->is_v6);
+	if (index < 0)
 		return FG_NEXT;
-	agg = bpf_map_lookup_elem(&agg_state, &p->agg_index);
+	agg = bpf_map_lookup_elem(&agg_state, &index);
 	if (!agg)
 		return FG_NEXT;
 	return fg_spend(agg->tat, cfg->agg, c, now, FG_R_AGG_SYN);

@@ -1,7 +1,7 @@
 /* Reputation: each per-source limit violation adds to the source's score, the score
  * halves every rep_half_life_ns, and a score at the threshold makes the program block
  * the source (its aggregated prefix) itself for rep_block_ttl_ns. The block lands in the
- * same maps as operator blocks, with origin FG_ORIGIN_REPUTATION, so the daemon lists it
+ * same map as operator blocks, with origin FG_ORIGIN_REPUTATION, so the daemon lists it
  * and can lift it. */
 #ifndef FG_REPUTATION_H
 #define FG_REPUTATION_H
@@ -30,15 +30,14 @@ static __always_inline void fg_auto_block(const struct fg_addr *key, const struc
 {
 	struct fg_block b = {.expires_ns = now + cfg->rep_block_ttl_ns,
 			     .origin = FG_ORIGIN_REPUTATION};
-	__u32 plen = pkt->is_v6 ? cfg->src_prefix_v6 : 96 + cfg->src_prefix_v4;
+	/* User space keeps the source-aggregation lengths among the block list's lengths
+	 * while reputation is on, so this entry is probed without touching prefix_lens. */
+	struct fg_lpm_key lk = {
+	    .prefixlen = pkt->is_v6 ? cfg->src_prefix_v6 : 96 + cfg->src_prefix_v4,
+	    .addr = *key,
+	};
 
-	if (plen >= 128) {
-		bpf_map_update_elem(&block_exact, key, &b, BPF_ANY);
-	} else {
-		struct fg_lpm_key lk = {.prefixlen = plen, .addr = *key};
-
-		bpf_map_update_elem(&block_lpm, &lk, &b, BPF_ANY);
-	}
+	bpf_map_update_elem(&block, &lk, &b, BPF_ANY);
 }
 
 static __always_inline void fg_reputation_violation(struct fg_src_state *st,

@@ -46,11 +46,10 @@ Result<std::unique_ptr<Datapath>> Datapath::load(const MapSizes& sizes) {
   ::floodgate_bpf* skel = floodgate_bpf__open();
   if (!skel) return internal_error("opening the embedded BPF object: " + errno_text(errno));
   auto set_size = [](bpf_map* m, uint32_t n) { return bpf_map__set_max_entries(m, n); };
-  if (set_size(skel->maps.block_exact, sizes.block_entries) ||
-      set_size(skel->maps.block_lpm, sizes.block_prefixes) ||
-      set_size(skel->maps.allow_lpm, sizes.allow_prefixes) ||
+  if (set_size(skel->maps.block, sizes.block_entries) ||
+      set_size(skel->maps.allow, sizes.allow_entries) ||
       set_size(skel->maps.src_state, sizes.src_entries) ||
-      set_size(skel->maps.protected_lpm, sizes.protected_entries) ||
+      set_size(skel->maps.protected_dsts, sizes.protected_entries) ||
       set_size(skel->maps.agg_state, sizes.protected_entries) ||
       set_size(skel->maps.events, sizes.events_bytes)) {
     floodgate_bpf__destroy(skel);
@@ -76,6 +75,17 @@ int Datapath::prog_fd() const { return bpf_program__fd(skel_->progs.floodgate_xd
 int Datapath::events_fd() const { return bpf_map__fd(skel_->maps.events); }
 
 Status Datapath::set_config(const fg_config& cfg) {
+  const bool rep = cfg.rep_threshold > 0;
+  for (const bool v6 : {false, true}) {
+    PrefixLens& lens = lens_[FG_LENS_INDEX(FG_LIST_BLOCK, v6)];
+    const unsigned len = v6 ? cfg.src_prefix_v6 : 96u + cfg.src_prefix_v4;
+    if (!lens.set_reserved(rep ? std::vector<unsigned>{len} : std::vector<unsigned>{}))
+      return resource_exhausted(
+          "reputation needs the block list to match /" + std::to_string(v6 ? len : len - 96) +
+          " prefixes, but it already uses " + std::to_string(FG_MAX_PREFIX_LENS) +
+          " prefix lengths (" + lens.describe(v6) + "); remove some blocks first");
+    if (auto s = write_lens(FG_LIST_BLOCK, v6); !s) return s;
+  }
   const uint32_t zero = 0;
   return map_update(bpf_map__fd(skel_->maps.config), &zero, &cfg, "config");
 }
@@ -87,70 +97,86 @@ fg_config Datapath::config() const {
   return cfg;
 }
 
-Status Datapath::add_block(const Prefix& p, const fg_block& value) {
-  if (p.is_host())
-    return map_update(bpf_map__fd(skel_->maps.block_exact), &p.addr, &value, "block_exact");
-  const fg_lpm_key key = p.lpm_key();
-  return map_update(bpf_map__fd(skel_->maps.block_lpm), &key, &value, "block_lpm");
+bpf_map* Datapath::list_map(fg_list list) const {
+  switch (list) {
+    case FG_LIST_ALLOW:
+      return skel_->maps.allow;
+    case FG_LIST_BLOCK:
+      return skel_->maps.block;
+    case FG_LIST_PROTECTED:
+      return skel_->maps.protected_dsts;
+    case FG_LIST_MAX:
+      break;
+  }
+  return nullptr;
 }
 
-Status Datapath::remove_block(const Prefix& p) {
-  if (p.is_host())
-    return map_delete(bpf_map__fd(skel_->maps.block_exact), &p.addr, "block " + p.str());
-  const fg_lpm_key key = p.lpm_key();
-  return map_delete(bpf_map__fd(skel_->maps.block_lpm), &key, "block " + p.str());
+Status Datapath::write_lens(fg_list list, bool v6) {
+  const uint32_t key = FG_LENS_INDEX(list, v6);
+  const fg_prefix_lens v = lens_[key].encode();
+  return map_update(bpf_map__fd(skel_->maps.prefix_lens), &key, &v, "prefix_lens");
 }
+
+Status Datapath::add_prefix(fg_list list, const Prefix& p, const void* value) {
+  static constexpr const char* kNames[] = {"allow", "block", "protected"};
+  const int fd = bpf_map__fd(list_map(list));
+  const fg_lpm_key key = p.lpm_key();
+  std::array<uint8_t, 64> old{};  // larger than any list's value
+  static_assert(sizeof(fg_block) <= sizeof(old) && sizeof(fg_protected) <= sizeof(old));
+  const bool exists = bpf_map_lookup_elem(fd, &key, old.data()) == 0;
+  PrefixLens& lens = lens_[FG_LENS_INDEX(list, !p.v4)];
+  if (!exists && !lens.can_add(key.prefixlen))
+    return resource_exhausted(std::string("the ") + kNames[list] + " list already uses " +
+                              std::to_string(FG_MAX_PREFIX_LENS) + " " + (p.v4 ? "IPv4" : "IPv6") +
+                              " prefix lengths (" + lens.describe(!p.v4) + "); express " + p.str() +
+                              " with one of those lengths");
+  if (auto s = map_update(fd, &key, value, kNames[list]); !s) return s;
+  if (exists) return Ok{};
+  lens.add(key.prefixlen);
+  return write_lens(list, !p.v4);
+}
+
+Status Datapath::remove_prefix(fg_list list, const Prefix& p) {
+  static constexpr const char* kNames[] = {"allow", "block", "protected"};
+  const fg_lpm_key key = p.lpm_key();
+  if (auto s =
+          map_delete(bpf_map__fd(list_map(list)), &key, std::string(kNames[list]) + " " + p.str());
+      !s)
+    return s;
+  lens_[FG_LENS_INDEX(list, !p.v4)].remove(key.prefixlen);
+  return write_lens(list, !p.v4);
+}
+
+Status Datapath::add_block(const Prefix& p, const fg_block& value) {
+  return add_prefix(FG_LIST_BLOCK, p, &value);
+}
+
+Status Datapath::remove_block(const Prefix& p) { return remove_prefix(FG_LIST_BLOCK, p); }
 
 std::optional<fg_block> Datapath::find_block(const Prefix& p) const {
+  const fg_lpm_key key = p.lpm_key();
   fg_block v{};
-  int rc;
-  if (p.is_host()) {
-    rc = bpf_map_lookup_elem(bpf_map__fd(skel_->maps.block_exact), &p.addr, &v);
-  } else {
-    // An LPM lookup returns the longest match; only an entry of exactly this prefix counts.
-    const fg_lpm_key key = p.lpm_key();
-    fg_lpm_key next{};
-    rc = -1;
-    const int fd = bpf_map__fd(skel_->maps.block_lpm);
-    for (const void* cur = nullptr; bpf_map_get_next_key(fd, cur, &next) == 0; cur = &next) {
-      if (std::memcmp(&next, &key, sizeof(key)) == 0) {
-        rc = bpf_map_lookup_elem(fd, &next, &v);
-        break;
-      }
-    }
-  }
-  if (rc != 0) return std::nullopt;
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.block), &key, &v) != 0) return std::nullopt;
   return v;
 }
 
 std::vector<BlockEntry> Datapath::blocks() const {
   std::vector<BlockEntry> out;
-  const int exact = bpf_map__fd(skel_->maps.block_exact);
-  fg_addr addr{};
-  for (const void* cur = nullptr; bpf_map_get_next_key(exact, cur, &addr) == 0; cur = &addr) {
-    fg_block v{};
-    if (bpf_map_lookup_elem(exact, &addr, &v) == 0)
-      out.push_back({prefix_from_key(fg_lpm_key{128, addr}), v});
-  }
-  const int lpm = bpf_map__fd(skel_->maps.block_lpm);
+  const int fd = bpf_map__fd(skel_->maps.block);
   fg_lpm_key key{};
-  for (const void* cur = nullptr; bpf_map_get_next_key(lpm, cur, &key) == 0; cur = &key) {
+  for (const void* cur = nullptr; bpf_map_get_next_key(fd, cur, &key) == 0; cur = &key) {
     fg_block v{};
-    if (bpf_map_lookup_elem(lpm, &key, &v) == 0) out.push_back({prefix_from_key(key), v});
+    if (bpf_map_lookup_elem(fd, &key, &v) == 0) out.push_back({prefix_from_key(key), v});
   }
   return out;
 }
 
 Status Datapath::add_allow(const Prefix& p) {
-  const fg_lpm_key key = p.lpm_key();
   const fg_allow v{};
-  return map_update(bpf_map__fd(skel_->maps.allow_lpm), &key, &v, "allow_lpm");
+  return add_prefix(FG_LIST_ALLOW, p, &v);
 }
 
-Status Datapath::remove_allow(const Prefix& p) {
-  const fg_lpm_key key = p.lpm_key();
-  return map_delete(bpf_map__fd(skel_->maps.allow_lpm), &key, "allow " + p.str());
-}
+Status Datapath::remove_allow(const Prefix& p) { return remove_prefix(FG_LIST_ALLOW, p); }
 
 Status Datapath::set_portset(uint32_t index, const std::vector<uint16_t>& ports) {
   if (index >= FG_PORTSET_MAX)
@@ -163,9 +189,8 @@ Status Datapath::set_portset(uint32_t index, const std::vector<uint16_t>& ports)
 Status Datapath::add_protected(const Prefix& p, uint32_t agg_index) {
   if (agg_index >= bpf_map__max_entries(skel_->maps.agg_state))
     return invalid_argument("aggregate index " + std::to_string(agg_index) + " out of range");
-  const fg_lpm_key key = p.lpm_key();
   const fg_protected v{agg_index, 0};
-  return map_update(bpf_map__fd(skel_->maps.protected_lpm), &key, &v, "protected_lpm");
+  return add_prefix(FG_LIST_PROTECTED, p, &v);
 }
 
 Counters Datapath::counters() const {

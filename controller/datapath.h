@@ -12,17 +12,18 @@
 
 #include "floodgate.h"
 #include "prefix.h"
+#include "prefix_lens.h"
 #include "result.h"
 
 struct floodgate_bpf;  // generated skeleton (floodgate_bpf.skel.h)
 struct xdp_program;    // libxdp
+struct bpf_map;        // libbpf
 
 namespace floodgate {
 
 struct MapSizes {
-  uint32_t block_entries = FG_DEFAULT_BLOCK_ENTRIES;
-  uint32_t block_prefixes = FG_DEFAULT_BLOCK_PREFIXES;
-  uint32_t allow_prefixes = FG_DEFAULT_ALLOW_PREFIXES;
+  uint32_t block_entries = FG_DEFAULT_BLOCK_ENTRIES;  // addresses and prefixes together
+  uint32_t allow_entries = FG_DEFAULT_ALLOW_ENTRIES;
   uint32_t src_entries = FG_DEFAULT_SRC_ENTRIES;
   uint32_t protected_entries = FG_DEFAULT_PROTECTED;
   uint32_t events_bytes = FG_DEFAULT_EVENTS_BYTES;
@@ -73,11 +74,13 @@ class Datapath {
 
   int prog_fd() const;
 
+  // Also keeps the source-aggregation lengths among the block list's lengths while
+  // reputation is on, so the program's auto-blocks are matched.
   Status set_config(const fg_config& cfg);
   fg_config config() const;
 
-  // Host prefixes go to the exact-match map, others to the trie. Replaces an existing
-  // entry for the same prefix. A full map is RESOURCE_EXHAUSTED.
+  // Adds or replaces the entry for exactly this prefix. A full map, or a prefix length
+  // beyond the FG_MAX_PREFIX_LENS the list may use, is RESOURCE_EXHAUSTED.
   Status add_block(const Prefix& p, const fg_block& value);
   Status remove_block(const Prefix& p);
   std::optional<fg_block> find_block(const Prefix& p) const;
@@ -110,7 +113,13 @@ class Datapath {
 
  private:
   explicit Datapath(::floodgate_bpf* skel) : skel_(skel) {}
+  ::bpf_map* list_map(fg_list list) const;
+  Status add_prefix(fg_list list, const Prefix& p, const void* value);
+  Status remove_prefix(fg_list list, const Prefix& p);
+  Status write_lens(fg_list list, bool v6);
+
   ::floodgate_bpf* skel_;
+  std::array<PrefixLens, FG_LENS_MAX> lens_;  // by FG_LENS_INDEX(list, v6)
 };
 
 }  // namespace floodgate

@@ -73,6 +73,17 @@ Result<Prefix> parse_prefix(std::string_view text) {
                               std::to_string(max));
     p.len = len;
   }
+  // IPv4 lives in ::ffff:0:0/96 of the data path's keys; an IPv6 prefix covering that
+  // range would silently match IPv4 traffic too.
+  if (!p.v4 && p.len <= 96) {
+    fg_addr mapped_range{};
+    mapped_range.w[2] = htonl(kMappedV4Word);
+    const fg_addr a = masked(p.addr, p.len), b = masked(mapped_range, p.len);
+    if (std::memcmp(&a, &b, sizeof(a)) == 0)
+      return invalid_argument("'" + std::string(text) +
+                              "' covers the IPv4-mapped range ::ffff:0:0/96; give IPv4 prefixes "
+                              "in IPv4 form and IPv6 prefixes outside that range");
+  }
   fg_addr net = masked(p.addr, p.lpm_len());
   if (std::memcmp(&net, &p.addr, sizeof(net)) != 0) {
     Prefix meant = p;

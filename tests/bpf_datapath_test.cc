@@ -158,7 +158,7 @@ class DatapathTest : public ::testing::TestWithParam<fg_mode> {
     block("198.18.55.66", 0);  // allow wins
     block("198.18.66.1", 0);
     block("2001:db8:66::1", 0);
-    block("198.18.66.2", monotonic_ns() - 1);
+    block("198.18.66.2", monotonic_ns() - kCoarseClockSlackNs);
     block("198.18.77.0/24", 0);
     block("2001:db8:77::/48", 0);
     block("198.18.88.1", 0, FG_ORIGIN_REPUTATION);
@@ -286,6 +286,39 @@ TEST_P(DatapathTest, ListsChangeAtRunTimeWithoutReload) {
   EXPECT_EQ(b->hits, 0u);
   run_xdp(prog, PB().ipv4("198.18.66.1", kDst).udp(1, 9).bytes());
   EXPECT_EQ(dp_->find_block(*parse_prefix("198.18.66.1"))->hits, 1u);
+}
+
+TEST_P(DatapathTest, PrefixLengthsBeyondTheLimitAreRefusedWithAUsableMessage) {
+  // The fixture's IPv6 block list uses /128 and /48, and reputation adds /64: three
+  // lengths. (IPv4 lengths are counted apart and do not take IPv6 room.)
+  constexpr unsigned kFixtureLens = 3;
+  unsigned added = 0;
+  for (unsigned len = 8; len <= 17; len++)  // IPv4 lengths: no effect on IPv6 room
+    ASSERT_TRUE(dp_->add_block(*parse_prefix("0.0.0.0/" + std::to_string(len)),
+                               {0, 0, FG_ORIGIN_OPERATOR, 0})
+                    .ok())
+        << len;
+  for (unsigned len = 16; added < FG_MAX_PREFIX_LENS - kFixtureLens; len++, added++)
+    ASSERT_TRUE(dp_->add_block(*parse_prefix("2000::/" + std::to_string(len)),
+                               {0, 0, FG_ORIGIN_OPERATOR, 0})
+                    .ok())
+        << len;
+  auto s = dp_->add_block(*parse_prefix("2001:db8:abcd::/56"), {0, 0, FG_ORIGIN_OPERATOR, 0});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_NE(s.error().message.find("2001:db8:abcd::/56"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("IPv6 prefix lengths (/128, /64, /48, /27"), std::string::npos)
+      << s.error().message;
+  // A length already in use still fits, and the refused entry is not there.
+  EXPECT_TRUE(
+      dp_->add_block(*parse_prefix("2001:db8:abcd::/48"), {0, 0, FG_ORIGIN_OPERATOR, 0}).ok());
+  EXPECT_FALSE(dp_->find_block(*parse_prefix("2001:db8:abcd::/56")).has_value());
+  // Removing the last entry of a length frees it.
+  ASSERT_TRUE(dp_->remove_block(*parse_prefix("2000::/16")).ok());
+  EXPECT_TRUE(
+      dp_->add_block(*parse_prefix("2001:db8:abcd::/56"), {0, 0, FG_ORIGIN_OPERATOR, 0}).ok());
+  EXPECT_EQ(run_xdp(dp_->prog_fd(), PB().ipv6("2001:db8:abcd:0:1::1", kDst6).udp(1, 9).bytes()),
+            GetParam() == FG_MODE_ENFORCE ? XDP_DROP : XDP_PASS);
 }
 
 }  // namespace

@@ -59,6 +59,23 @@ TEST_F(TimeTest, BlockStopsDroppingOnceExpired) {
   EXPECT_EQ(dp_->find_block(p)->hits, 1u) << "an expired entry must not count hits";
 }
 
+TEST_F(TimeTest, LongestUnexpiredMatchDecides) {
+  const auto frame = PB().ipv4("198.18.4.4", "198.19.0.1").udp(1, 9).bytes();
+  // An expired host block in front of a live /24: the /24 still drops.
+  ASSERT_TRUE(dp_->add_block(*parse_prefix("198.18.4.4"),
+                             {monotonic_ns() - kCoarseClockSlackNs, 0, FG_ORIGIN_OPERATOR, 0})
+                  .ok());
+  ASSERT_TRUE(dp_->add_block(*parse_prefix("198.18.4.0/24"), {0, 0, FG_ORIGIN_OPERATOR, 0}).ok());
+  ASSERT_TRUE(dp_->add_block(*parse_prefix("198.18.0.0/16"), {0, 0, FG_ORIGIN_REPUTATION, 0}).ok());
+  EXPECT_EQ(run(frame), XDP_DROP);
+  EXPECT_EQ(count(FG_R_BLOCKED), 1u) << "the /24 (operator) is longer than the /16 (reputation)";
+  EXPECT_EQ(dp_->find_block(*parse_prefix("198.18.4.0/24"))->hits, 1u);
+  EXPECT_EQ(dp_->find_block(*parse_prefix("198.18.0.0/16"))->hits, 0u);
+  ASSERT_TRUE(dp_->remove_block(*parse_prefix("198.18.4.0/24")).ok());
+  EXPECT_EQ(run(frame), XDP_DROP);
+  EXPECT_EQ(count(FG_R_REPUTATION), 1u);
+}
+
 TEST_F(TimeTest, SynBucketPassesExactlyBurstThenDrops) {
   cfg_.src[FG_VEC_SYN] = bucket_config({1, 5});
   apply();
@@ -155,7 +172,7 @@ TEST_F(TimeTest, ReputationAutoBlocksAfterConfiguredViolations) {
   auto b = dp_->find_block(src);
   ASSERT_TRUE(b.has_value()) << "auto-block must appear in the block map";
   EXPECT_EQ(b->origin, static_cast<uint32_t>(FG_ORIGIN_REPUTATION));
-  EXPECT_GE(b->expires_ns, before + cfg_.rep_block_ttl_ns);
+  EXPECT_GE(b->expires_ns, before - kCoarseClockSlackNs + cfg_.rep_block_ttl_ns);
   EXPECT_LE(b->expires_ns, monotonic_ns() + cfg_.rep_block_ttl_ns);
   // Now dropped by the block, even a packet no limit would stop.
   EXPECT_EQ(run(PB().ipv4("198.18.8.1", "198.19.0.1").udp(1, 9).bytes()), XDP_DROP);

@@ -7,6 +7,7 @@
 #include "bucket.h"
 #include "defaults.h"
 #include "prefix.h"
+#include "prefix_lens.h"
 
 namespace floodgate {
 namespace {
@@ -41,10 +42,52 @@ TEST(Prefix, ErrorsSayWhatToChange) {
 
 TEST(Prefix, RoundTripsThroughLpmKeys) {
   for (const char* text :
-       {"192.0.2.0/24", "198.18.0.1/32", "2001:db8:1::/48", "::/0", "0.0.0.0/0"}) {
+       {"192.0.2.0/24", "198.18.0.1/32", "2001:db8:1::/48", "64:ff9b::/96", "0.0.0.0/0"}) {
     const Prefix p = *parse_prefix(text);
     EXPECT_EQ(prefix_from_key(p.lpm_key()), p) << text;
   }
+}
+
+TEST(PrefixLens, EncodesLengthsInUseLongestFirst) {
+  PrefixLens l;
+  EXPECT_EQ(l.encode().count, 0);
+  l.add(120);
+  l.add(128);
+  l.add(128);
+  l.add(48);
+  fg_prefix_lens e = l.encode();
+  ASSERT_EQ(e.count, 3);
+  EXPECT_EQ(e.len[0], 128);
+  EXPECT_EQ(e.len[1], 120);
+  EXPECT_EQ(e.len[2], 48);
+  l.remove(128);
+  EXPECT_EQ(l.encode().count, 3) << "one /128 entry is left";
+  l.remove(128);
+  EXPECT_EQ(l.encode().count, 2);
+  l.remove(128);  // more removals than adds never underflow
+  l.add(128);
+  EXPECT_EQ(l.encode().len[0], 128);
+}
+
+TEST(PrefixLens, LimitsDistinctLengthsCountingReserved) {
+  PrefixLens l;
+  ASSERT_TRUE(l.set_reserved({128, 64}));
+  for (unsigned len = 0; len < FG_MAX_PREFIX_LENS - 2; len++) {
+    ASSERT_TRUE(l.can_add(len)) << len;
+    l.add(len);
+  }
+  EXPECT_FALSE(l.can_add(100));
+  EXPECT_TRUE(l.can_add(128)) << "reserved lengths are in use already";
+  EXPECT_TRUE(l.can_add(3)) << "lengths in use always fit";
+  EXPECT_FALSE(l.set_reserved({128, 64, 100})) << "a further reserved length does not fit";
+  EXPECT_EQ(l.encode().count, FG_MAX_PREFIX_LENS);
+  EXPECT_FALSE(l.can_add(129));
+  EXPECT_EQ(l.describe(true).substr(0, 10), "/128, /64,") << l.describe(true);
+  PrefixLens v4;
+  v4.add(128);
+  v4.add(120);
+  EXPECT_EQ(v4.describe(false), "/32, /24");
+  EXPECT_EQ(PrefixLens().describe(false), "none");
 }
 
 TEST(Bucket, ConvertsRateAndBurst) {

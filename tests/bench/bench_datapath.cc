@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
 
   // The rate-limit lane: its own source whose SYN bucket is empty. Buckets are per
   // config, so this lane runs with a separate program instance.
-  auto limited_loaded = Datapath::load(MapSizes{4096, 1024, 1024, 4096, 16, 1 << 16});
+  auto limited_loaded = Datapath::load(MapSizes{4096, 1024, 4096, 16, 1 << 16});
   if (!limited_loaded.ok()) return 1;
   Datapath& limited = **limited_loaded;
   fg_config lcfg = limited.config();
