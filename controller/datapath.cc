@@ -3,11 +3,14 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <unistd.h>
 #include <xdp/libxdp.h>
 
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 
 #include "defaults.h"
@@ -42,7 +45,8 @@ uint64_t monotonic_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-Result<std::unique_ptr<Datapath>> Datapath::load(const MapSizes& sizes) {
+Result<std::unique_ptr<Datapath>> Datapath::load(const MapSizes& sizes,
+                                                 const std::string& pin_dir) {
   ::floodgate_bpf* skel = floodgate_bpf__open();
   if (!skel) return internal_error("opening the embedded BPF object: " + errno_text(errno));
   auto set_size = [](bpf_map* m, uint32_t n) { return bpf_map__set_max_entries(m, n); };
@@ -57,16 +61,64 @@ Result<std::unique_ptr<Datapath>> Datapath::load(const MapSizes& sizes) {
         "map sizes rejected (events_bytes must be a power of two and a "
         "multiple of the page size)");
   }
+  bool adopted = false;
+  if (!pin_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(pin_dir, ec);
+    adopted = std::filesystem::exists(pin_dir + "/config", ec);
+    bpf_map* m = nullptr;
+    bpf_object__for_each_map(m, skel->obj) {
+      bpf_map__set_pin_path(m, (pin_dir + "/" + bpf_map__name(m)).c_str());
+    }
+  }
   if (int err = floodgate_bpf__load(skel); err != 0) {
     floodgate_bpf__destroy(skel);
+    if (adopted)
+      return failed_precondition(
+          "the maps pinned in " + pin_dir + " do not fit this build (other sizes or layout: " +
+          errno_text(err) + "); run `floodgated --unload` to remove them, then start again");
     return failed_precondition("loading the XDP program failed (" + errno_text(err) +
                                "); run as root on a kernel with BPF, or see the libbpf log above");
   }
   std::unique_ptr<Datapath> dp(new Datapath(skel));
+  dp->adopted_ = adopted;
+  if (adopted) {
+    const fg_config cfg = dp->config();
+    if (cfg.layout_version != FG_LAYOUT_VERSION)
+      return failed_precondition("the maps pinned in " + pin_dir + " have layout version " +
+                                 std::to_string(cfg.layout_version) + ", this build needs " +
+                                 std::to_string(FG_LAYOUT_VERSION) +
+                                 "; run `floodgated --unload` to remove them, then start again");
+    if (auto s = dp->rebuild_lens(); !s) return s.error();
+    if (auto s = dp->set_config(cfg); !s) return s.error();
+    return dp;
+  }
   if (auto s = dp->set_config(default_config()); !s) return s.error();
   if (auto s = dp->set_portset(FG_PORTSET_REFLECTION, default_reflection_ports()); !s)
     return s.error();
   return dp;
+}
+
+Status Datapath::unpin(const std::string& pin_dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(pin_dir, ec);
+  if (ec) return internal_error("removing " + pin_dir + ": " + ec.message());
+  return Ok{};
+}
+
+Status Datapath::rebuild_lens() {
+  for (auto& l : lens_) l.clear();
+  for (const fg_list list : {FG_LIST_ALLOW, FG_LIST_BLOCK, FG_LIST_PROTECTED}) {
+    const int fd = bpf_map__fd(list_map(list));
+    fg_lpm_key key{};
+    for (const void* cur = nullptr; bpf_map_get_next_key(fd, cur, &key) == 0; cur = &key) {
+      const Prefix p = prefix_from_key(key);
+      lens_[FG_LENS_INDEX(list, !p.v4)].add(key.prefixlen);
+    }
+    for (const bool v6 : {false, true})
+      if (auto s = write_lens(list, v6); !s) return s;
+  }
+  return Ok{};
 }
 
 Datapath::~Datapath() { floodgate_bpf__destroy(skel_); }
@@ -178,6 +230,15 @@ Status Datapath::add_allow(const Prefix& p) {
 
 Status Datapath::remove_allow(const Prefix& p) { return remove_prefix(FG_LIST_ALLOW, p); }
 
+std::vector<Prefix> Datapath::allows() const {
+  std::vector<Prefix> out;
+  const int fd = bpf_map__fd(skel_->maps.allow);
+  fg_lpm_key key{};
+  for (const void* cur = nullptr; bpf_map_get_next_key(fd, cur, &key) == 0; cur = &key)
+    out.push_back(prefix_from_key(key));
+  return out;
+}
+
 Status Datapath::set_portset(uint32_t index, const std::vector<uint16_t>& ports) {
   if (index >= FG_PORTSET_MAX)
     return invalid_argument("portset index " + std::to_string(index) + " out of range");
@@ -232,7 +293,61 @@ std::vector<Datapath::MapMemory> Datapath::map_memory() const {
   return out;
 }
 
+namespace {
+
+// The id and tag of the program attached at ifindex outside any dispatcher, if any.
+struct AttachedProg {
+  uint32_t id = 0;
+  std::string name;
+  std::array<uint8_t, 8> tag{};
+};
+
+std::optional<AttachedProg> attached_prog(int ifindex) {
+  uint32_t id = 0;
+  if (bpf_xdp_query_id(ifindex, 0, &id) != 0 || id == 0) return std::nullopt;
+  const int fd = bpf_prog_get_fd_by_id(id);
+  if (fd < 0) return std::nullopt;
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  AttachedProg out;
+  out.id = id;
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+    out.name = info.name;
+    std::memcpy(out.tag.data(), info.tag, out.tag.size());
+  }
+  close(fd);
+  return out;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Attachment>> Datapath::attach(int ifindex, AttachMode mode) {
+  bpf_prog_info mine{};
+  uint32_t len = sizeof(mine);
+  bpf_obj_get_info_by_fd(prog_fd(), &mine, &len);
+  const std::optional<AttachedProg> existing = attached_prog(ifindex);
+  // A restarted daemon finds its own program (same tag) attached: keep it, so there is
+  // not one packet without protection. Its maps are the pinned ones we just adopted.
+  if (existing && existing->name == mine.name &&
+      std::memcmp(existing->tag.data(), mine.tag, existing->tag.size()) == 0) {
+    xdp_program* prog = xdp_program__from_id(existing->id);
+    if (!libxdp_get_error(prog))
+      return std::make_unique<Attachment>(prog, ifindex, mode, false, true);
+  }
+  // An older Floodgate: swap atomically to this build's program.
+  if (existing && existing->name == mine.name) {
+    const int old_fd = bpf_prog_get_fd_by_id(existing->id);
+    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_fd);
+    const uint32_t flags =
+        XDP_FLAGS_REPLACE | (mode == AttachMode::kNative ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+    const int err = bpf_xdp_attach(ifindex, prog_fd(), flags, &opts);
+    close(old_fd);
+    if (err != 0)
+      return failed_precondition("replacing the older Floodgate program on ifindex " +
+                                 std::to_string(ifindex) + " failed: " + errno_text(err));
+    xdp_program* prog = xdp_program__from_fd(prog_fd());
+    return std::make_unique<Attachment>(prog, ifindex, mode, false, false);
+  }
   xdp_program* prog = xdp_program__from_fd(prog_fd());
   if (long err = libxdp_get_error(prog); err != 0)
     return internal_error("libxdp could not use the loaded program: " +
@@ -251,21 +366,34 @@ Result<std::unique_ptr<Attachment>> Datapath::attach(int ifindex, AttachMode mod
     dispatcher = !xdp_multiprog__is_legacy(mp);
     xdp_multiprog__close(mp);
   }
-  return std::make_unique<Attachment>(prog, ifindex, mode, dispatcher);
+  return std::make_unique<Attachment>(prog, ifindex, mode, dispatcher, false);
 }
 
-Attachment::Attachment(xdp_program* prog, int ifindex, AttachMode mode, bool dispatcher)
-    : prog_(prog), ifindex_(ifindex), mode_(mode), dispatcher_(dispatcher) {}
+Attachment::Attachment(xdp_program* prog, int ifindex, AttachMode mode, bool dispatcher,
+                       bool adopted)
+    : prog_(prog), ifindex_(ifindex), mode_(mode), dispatcher_(dispatcher), adopted_(adopted) {}
 
-Attachment::~Attachment() {
-  xdp_program__detach(prog_, ifindex_,
-                      mode_ == AttachMode::kNative ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0);
-  xdp_program__close(prog_);
+Attachment::~Attachment() { xdp_program__close(prog_); }
+
+Status Attachment::detach() {
+  if (!attached_) return Ok{};
+  int err = xdp_program__detach(prog_, ifindex_,
+                                mode_ == AttachMode::kNative ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0);
+  if (err != 0) {
+    // Adopted or swapped-in programs were not attached by this libxdp handle.
+    err = bpf_xdp_detach(ifindex_, 0, nullptr);
+  }
+  if (err != 0)
+    return internal_error("detaching from ifindex " + std::to_string(ifindex_) + ": " +
+                          errno_text(err));
+  attached_ = false;
+  return Ok{};
 }
 
 std::string Attachment::describe() const {
   std::string s = mode_ == AttachMode::kNative ? "native" : "generic (slow path: fix the driver)";
   s += dispatcher_ ? ", libxdp dispatcher" : ", single program (libxdp dispatcher unavailable)";
+  if (adopted_) s += ", adopted from the previous run";
   return s;
 }
 

@@ -41,11 +41,13 @@ enum class AttachMode { kNative, kGeneric };
 // CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns() and of fg_block.expires_ns.
 uint64_t monotonic_ns();
 
-// The program attached to one interface; detaches when destroyed.
+// The program attached to one interface. Destroying it does NOT detach: protection
+// outlives the daemon on purpose; detach() is the explicit way out.
 class Attachment {
  public:
-  Attachment(xdp_program* prog, int ifindex, AttachMode mode, bool dispatcher);
+  Attachment(xdp_program* prog, int ifindex, AttachMode mode, bool dispatcher, bool adopted);
   ~Attachment();
+  Status detach();
   Attachment(const Attachment&) = delete;
   Attachment& operator=(const Attachment&) = delete;
 
@@ -54,6 +56,8 @@ class Attachment {
   // True when libxdp's multi-program dispatcher is in use; false when it fell back to
   // attaching our program alone (kernels without freplace support).
   bool dispatcher() const { return dispatcher_; }
+  // True when the same program was found attached already (a restarted daemon).
+  bool adopted() const { return adopted_; }
   std::string describe() const;
 
  private:
@@ -61,13 +65,38 @@ class Attachment {
   int ifindex_;
   AttachMode mode_;
   bool dispatcher_;
+  bool adopted_;
+  bool attached_ = true;
 };
 
-class Datapath {
+// What the rule engine needs of the data path; Datapath is the real one, unit tests of
+// pure logic may use a fake.
+class DataPlane {
  public:
-  // Opens the embedded object, sizes its maps, loads it and writes default_config() and
-  // the default reflection ports.
-  static Result<std::unique_ptr<Datapath>> load(const MapSizes& sizes = {});
+  virtual ~DataPlane() = default;
+  virtual Status set_config(const fg_config& cfg) = 0;
+  virtual fg_config config() const = 0;
+  virtual Status add_block(const Prefix& p, const fg_block& value) = 0;
+  virtual Status remove_block(const Prefix& p) = 0;
+  virtual std::optional<fg_block> find_block(const Prefix& p) const = 0;
+  virtual std::vector<BlockEntry> blocks() const = 0;
+  virtual Status add_allow(const Prefix& p) = 0;
+  virtual Status remove_allow(const Prefix& p) = 0;
+  virtual std::vector<Prefix> allows() const = 0;
+  virtual Status set_portset(uint32_t index, const std::vector<uint16_t>& ports) = 0;
+  virtual Counters counters() const = 0;
+};
+
+class Datapath : public DataPlane {
+ public:
+  // Opens the embedded object, sizes its maps and loads it. Without pin_dir the maps
+  // are private and start with default_config() and the default reflection ports. With
+  // pin_dir the maps are pinned there; maps an earlier run pinned are adopted as they
+  // are (rules, state, config), after checking their layout version.
+  static Result<std::unique_ptr<Datapath>> load(const MapSizes& sizes = {},
+                                                const std::string& pin_dir = "");
+  // Removes the pinned maps (the kernel frees them once nothing uses them).
+  static Status unpin(const std::string& pin_dir);
   ~Datapath();
   Datapath(const Datapath&) = delete;
   Datapath& operator=(const Datapath&) = delete;
@@ -76,27 +105,29 @@ class Datapath {
 
   // Also keeps the source-aggregation lengths among the block list's lengths while
   // reputation is on, so the program's auto-blocks are matched.
-  Status set_config(const fg_config& cfg);
-  fg_config config() const;
+  Status set_config(const fg_config& cfg) override;
+  fg_config config() const override;
+  bool adopted() const { return adopted_; }
 
   // Adds or replaces the entry for exactly this prefix. A full map, or a prefix length
   // beyond the FG_MAX_PREFIX_LENS the list may use, is RESOURCE_EXHAUSTED.
-  Status add_block(const Prefix& p, const fg_block& value);
-  Status remove_block(const Prefix& p);
-  std::optional<fg_block> find_block(const Prefix& p) const;
-  std::vector<BlockEntry> blocks() const;
+  Status add_block(const Prefix& p, const fg_block& value) override;
+  Status remove_block(const Prefix& p) override;
+  std::optional<fg_block> find_block(const Prefix& p) const override;
+  std::vector<BlockEntry> blocks() const override;
 
-  Status add_allow(const Prefix& p);
-  Status remove_allow(const Prefix& p);
+  Status add_allow(const Prefix& p) override;
+  Status remove_allow(const Prefix& p) override;
+  std::vector<Prefix> allows() const override;
 
   // Replaces portset `index` (FG_PORTSET(...)) with exactly `ports`.
-  Status set_portset(uint32_t index, const std::vector<uint16_t>& ports);
+  Status set_portset(uint32_t index, const std::vector<uint16_t>& ports) override;
 
   // A protected destination prefix sharing the aggregate buckets of `agg_index`.
   Status add_protected(const Prefix& p, uint32_t agg_index);
 
   // Summed over CPUs.
-  Counters counters() const;
+  Counters counters() const override;
 
   std::optional<fg_src_state> source_state(const fg_addr& key) const;
 
@@ -109,6 +140,7 @@ class Datapath {
   };
   std::vector<MapMemory> map_memory() const;
 
+  // Attaches to ifindex, or adopts the identical program found attached there.
   Result<std::unique_ptr<Attachment>> attach(int ifindex, AttachMode mode);
 
  private:
@@ -117,9 +149,11 @@ class Datapath {
   Status add_prefix(fg_list list, const Prefix& p, const void* value);
   Status remove_prefix(fg_list list, const Prefix& p);
   Status write_lens(fg_list list, bool v6);
+  Status rebuild_lens();  // from the maps' contents, after adopting them
 
   ::floodgate_bpf* skel_;
   std::array<PrefixLens, FG_LENS_MAX> lens_;  // by FG_LENS_INDEX(list, v6)
+  bool adopted_ = false;
 };
 
 }  // namespace floodgate

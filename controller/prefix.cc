@@ -94,6 +94,12 @@ Result<Prefix> parse_prefix(std::string_view text) {
   return p;
 }
 
+bool contains(const Prefix& outer, const Prefix& inner) {
+  if (outer.v4 != inner.v4 || outer.len > inner.len) return false;
+  const fg_addr m = masked(inner.addr, outer.lpm_len());
+  return std::memcmp(&m, &outer.addr, sizeof(m)) == 0;
+}
+
 Prefix prefix_from_key(const fg_lpm_key& key) {
   Prefix p;
   p.addr = key.addr;

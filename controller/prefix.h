@@ -25,6 +25,9 @@ struct Prefix {
 // Host bits set ("192.0.2.1/24") is an error that names the prefix meant.
 Result<Prefix> parse_prefix(std::string_view text);
 
+// True when `outer` covers all of `inner` (same family, shorter or equal length).
+bool contains(const Prefix& outer, const Prefix& inner);
+
 // The prefix an fg_lpm_key (or a host fg_addr) stands for.
 Prefix prefix_from_key(const fg_lpm_key& key);
 

@@ -50,7 +50,7 @@ class VethTest : public ::testing::Test {
 
   void TearDown() override {
     // Detach inside the namespace: ifindex numbers are per namespace.
-    if (attachment_) in_netns(lab_.ns_b, [&] { attachment_.reset(); });
+    if (attachment_) in_netns(lab_.ns_b, [&] { EXPECT_TRUE(attachment_->detach().ok()); });
     if (rx_ >= 0) close(rx_);
   }
 

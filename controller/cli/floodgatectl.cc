@@ -1,0 +1,378 @@
+// floodgatectl: the operator's CLI. Speaks only the public gRPC API of floodgated.
+// Exit codes: 0 done, 1 the daemon refused (its message is printed), 2 bad usage,
+// 3 the daemon cannot be reached.
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+#include <grpcpp/grpcpp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "floodgate/v1/floodgate.grpc.pb.h"
+
+namespace v1 = floodgate::v1;
+using google::protobuf::util::TimeUtil;
+
+namespace {
+
+constexpr int kExitRefused = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitUnreachable = 3;
+
+struct Options {
+  std::string socket = "/run/floodgate/floodgate.sock";
+  bool json = false;
+  double timeout_s = 10;
+};
+
+class Client {
+ public:
+  explicit Client(const Options& o) : opts_(o) {
+    stub_ = v1::FloodgateService::NewStub(
+        grpc::CreateChannel("unix:" + o.socket, grpc::InsecureChannelCredentials()));
+  }
+
+  // Calls one RPC; prints the daemon's message on failure and returns the exit code.
+  template <typename Req, typename Resp, typename Fn>
+  int call(Fn fn, const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::milliseconds(static_cast<int64_t>(opts_.timeout_s * 1000)));
+    const passwd* pw = getpwuid(getuid());
+    ctx.AddMetadata("x-floodgate-user",
+                    std::string(pw ? pw->pw_name : "?") + "(uid " + std::to_string(getuid()) + ")");
+    const grpc::Status s = ((*stub_).*fn)(&ctx, req, resp);
+    if (s.ok()) return 0;
+    if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+        s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      std::cerr << "floodgatectl: cannot reach floodgated at " << opts_.socket << " ("
+                << s.error_message() << ").\nIs it running? `systemctl status floodgated`; "
+                << "another socket: --socket PATH\n";
+      return kExitUnreachable;
+    }
+    std::cerr << "error: " << s.error_message() << "\n";
+    return kExitRefused;
+  }
+
+ private:
+  Options opts_;
+  std::unique_ptr<v1::FloodgateService::Stub> stub_;
+};
+
+void print_json(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = true;
+  o.always_print_primitive_fields = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  std::cout << out;
+}
+
+std::string mode_name(v1::Mode m) {
+  return m == v1::MODE_ENFORCE ? "enforce" : m == v1::MODE_MONITOR ? "monitor" : "unknown";
+}
+
+std::string when(const google::protobuf::Timestamp& t) {
+  const std::time_t s = static_cast<std::time_t>(t.seconds());
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", std::localtime(&s));
+  return buf;
+}
+
+std::string left(const google::protobuf::Timestamp& expires) {
+  const int64_t s = expires.seconds() - static_cast<int64_t>(std::time(nullptr));
+  if (s <= 0) return "expiring";
+  if (s >= 86400) return std::to_string(s / 86400) + "d" + std::to_string(s % 86400 / 3600) + "h";
+  if (s >= 3600) return std::to_string(s / 3600) + "h" + std::to_string(s % 3600 / 60) + "m";
+  if (s >= 60) return std::to_string(s / 60) + "m" + std::to_string(s % 60) + "s";
+  return std::to_string(s) + "s";
+}
+
+// "90", "30s", "10m", "2h", "7d" -> seconds; -1 when malformed.
+int64_t parse_duration(const std::string& text) {
+  if (text.empty()) return -1;
+  size_t used = 0;
+  int64_t n = 0;
+  try {
+    n = std::stoll(text, &used);
+  } catch (...) {
+    return -1;
+  }
+  const std::string unit = text.substr(used);
+  if (n < 0) return -1;
+  if (unit.empty() || unit == "s") return n;
+  if (unit == "m") return n * 60;
+  if (unit == "h") return n * 3600;
+  if (unit == "d") return n * 86400;
+  return -1;
+}
+
+// One prefix a line; '#' starts a comment. Returns false (with a message) on I/O error.
+bool read_prefix_file(const std::string& path, std::vector<std::string>& out) {
+  std::ifstream in(path == "-" ? "/dev/stdin" : path);
+  if (!in) {
+    std::cerr << "floodgatectl: cannot read " << path << "\n";
+    return false;
+  }
+  for (std::string line; std::getline(in, line);) {
+    line = line.substr(0, line.find('#'));
+    const auto b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos) continue;
+    line = line.substr(b, line.find_last_not_of(" \t\r") - b + 1);
+    out.push_back(line);
+  }
+  return true;
+}
+
+std::string human(double v) {
+  char buf[32];
+  if (v >= 1e9)
+    std::snprintf(buf, sizeof(buf), "%.1fG", v / 1e9);
+  else if (v >= 1e6)
+    std::snprintf(buf, sizeof(buf), "%.1fM", v / 1e6);
+  else if (v >= 1e4)
+    std::snprintf(buf, sizeof(buf), "%.1fk", v / 1e3);
+  else
+    std::snprintf(buf, sizeof(buf), "%.0f", v);
+  return buf;
+}
+
+void print_stats(const v1::GetStatsResponse& r) {
+  std::printf("%-16s %12s %12s %10s\n", "REASON", "PASSED", "DROPPED", "PKT/S");
+  for (const auto& s : r.reasons()) {
+    if (s.pass_packets() == 0 && s.drop_packets() == 0) continue;
+    std::printf("%-16s %12s %12s %10s\n", s.reason().c_str(),
+                human(static_cast<double>(s.pass_packets())).c_str(),
+                human(static_cast<double>(s.drop_packets())).c_str(),
+                human(s.packets_per_second()).c_str());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "floodgatectl: drive the Floodgate DDoS filter (floodgated).\n"
+      "During an attack: `floodgatectl protect on` drops what monitor mode only counted;\n"
+      "`floodgatectl block 203.0.113.7 --ttl 1h` drops one source; `floodgatectl stats`\n"
+      "shows what is dropped and why."};
+  app.require_subcommand(1);
+  app.fallthrough();  // --json, --socket also after the subcommand
+  Options o;
+  if (const char* env = std::getenv("FLOODGATE_SOCKET")) o.socket = env;
+  app.add_option("--socket", o.socket, "daemon socket (env FLOODGATE_SOCKET)")
+      ->capture_default_str();
+  app.add_flag("--json", o.json, "print the API's JSON instead of a table");
+  app.add_option("--timeout", o.timeout_s, "seconds to wait for the daemon")->capture_default_str();
+
+  int rc = 0;
+  auto* status = app.add_subcommand("status", "mode, interfaces, rule counts");
+  auto* stats = app.add_subcommand("stats", "packets passed and dropped, per reason");
+  bool watch = false;
+  stats->add_flag("-w,--watch", watch, "refresh every second until Ctrl-C");
+  auto* list = app.add_subcommand("list", "list rules (blocks and allows)");
+  bool only_allow = false, only_block = false;
+  list->add_flag("--allow", only_allow, "only allow-list entries");
+  list->add_flag("--block", only_block, "only blocks");
+
+  std::vector<std::string> prefixes;
+  std::string file, ttl_text, reason;
+  bool force = false;
+  auto* block =
+      app.add_subcommand("block", "drop everything from these sources (atomic: all or none)");
+  block->add_option("prefix", prefixes, "addresses or prefixes, e.g. 203.0.113.7 198.51.100.0/24");
+  block->add_option("-f,--file", file,
+                    "read prefixes from FILE (one a line, # comments; - = stdin)");
+  block->add_option("--ttl", ttl_text, "lifetime, e.g. 30s, 10m, 2h, 7d (default: the daemon's)");
+  block->add_option("--reason", reason, "why, for the audit log and the list");
+  block->add_flag("--force", force, "block even very short prefixes or your own address");
+  auto* unblock = app.add_subcommand("unblock", "remove blocks");
+  unblock->add_option("prefix", prefixes, "prefixes as listed by `floodgatectl list`");
+  unblock->add_option("-f,--file", file, "read prefixes from FILE");
+  auto* allow = app.add_subcommand("allow", "never filter these sources (wins over blocks)");
+  allow->add_option("prefix", prefixes, "addresses or prefixes")->required();
+  allow->add_option("--reason", reason, "why");
+  auto* disallow = app.add_subcommand("disallow", "remove allow-list entries");
+  disallow->add_option("prefix", prefixes, "prefixes")->required();
+  std::string mode_arg;
+  auto* mode = app.add_subcommand("mode", "monitor (count only) or enforce (drop)");
+  mode->add_option("mode", mode_arg, "monitor|enforce")
+      ->required()
+      ->check(CLI::IsMember({"monitor", "enforce"}));
+  std::string onoff;
+  auto* protect =
+      app.add_subcommand("protect", "on = enforce, off = monitor (nothing is detached)");
+  protect->add_option("state", onoff, "on|off")->required()->check(CLI::IsMember({"on", "off"}));
+  bool yes = false;
+  auto* unload = app.add_subcommand("unload", "detach the filter everywhere and remove its maps");
+  unload->add_flag("--yes", yes, "confirm: traffic will no longer be filtered");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kExitUsage;
+  }
+  Client client(o);
+  using S = v1::FloodgateService::Stub;
+
+  if (status->parsed()) {
+    v1::GetStatusResponse r;
+    if ((rc = client.call(&S::GetStatus, v1::GetStatusRequest{}, &r))) return rc;
+    if (o.json) return print_json(r), 0;
+    std::printf(
+        "mode:       %s%s\n", mode_name(r.mode()).c_str(),
+        r.mode() == v1::MODE_MONITOR ? " (counting only; `floodgatectl protect on` to drop)" : "");
+    for (const auto& i : r.interfaces())
+      std::printf("interface:  %s (ifindex %d), %s XDP%s\n", i.name().c_str(), i.ifindex(),
+                  i.attach_mode().c_str(),
+                  i.dispatcher() ? ", libxdp dispatcher" : ", single program");
+    std::printf("rules:      %llu blocks, %llu allows\n",
+                static_cast<unsigned long long>(r.block_rules()),
+                static_cast<unsigned long long>(r.allow_rules()));
+    std::printf("daemon:     %s, up since %s%s\n", r.version().c_str(),
+                when(r.started_at()).c_str(), r.adopted() ? ", adopted the running filter" : "");
+    return 0;
+  }
+  if (stats->parsed()) {
+    do {
+      v1::GetStatsResponse r;
+      if ((rc = client.call(&S::GetStats, v1::GetStatsRequest{}, &r))) return rc;
+      if (o.json) {
+        print_json(r);
+      } else {
+        if (watch) std::printf("\033[H\033[2J");
+        print_stats(r);
+      }
+      if (watch) std::this_thread::sleep_for(std::chrono::seconds(1));
+    } while (watch);
+    return 0;
+  }
+  if (list->parsed()) {
+    v1::ListRulesRequest req;
+    if (only_allow != only_block)
+      req.set_kind(only_allow ? v1::RULE_KIND_ALLOW : v1::RULE_KIND_BLOCK);
+    v1::ListRulesResponse r;
+    if ((rc = client.call(&S::ListRules, req, &r))) return rc;
+    if (o.json) return print_json(r), 0;
+    std::printf("%-6s %-28s %-10s %-10s %12s  %s\n", "KIND", "PREFIX", "ORIGIN", "EXPIRES", "HITS",
+                "REASON / BY");
+    for (const auto& rule : r.rules()) {
+      const std::string origin = rule.origin() == v1::RULE_ORIGIN_REPUTATION ? "reputation"
+                                 : rule.origin() == v1::RULE_ORIGIN_DETECTOR ? "detector"
+                                                                             : "operator";
+      std::printf("%-6s %-28s %-10s %-10s %12s  %s / %s\n",
+                  rule.kind() == v1::RULE_KIND_ALLOW ? "allow" : "block", rule.prefix().c_str(),
+                  origin.c_str(), rule.has_expires_at() ? left(rule.expires_at()).c_str() : "never",
+                  rule.kind() == v1::RULE_KIND_ALLOW
+                      ? "-"
+                      : human(static_cast<double>(rule.hits())).c_str(),
+                  rule.reason().empty() ? "-" : rule.reason().c_str(), rule.created_by().c_str());
+    }
+    return 0;
+  }
+  if (block->parsed() || unblock->parsed()) {
+    if (!file.empty() && !read_prefix_file(file, prefixes)) return kExitUsage;
+    if (prefixes.empty()) {
+      std::cerr << "floodgatectl: give prefixes or --file FILE\n";
+      return kExitUsage;
+    }
+    if (unblock->parsed()) {
+      v1::UnblockRequest req;
+      for (const auto& p : prefixes) req.add_prefixes(p);
+      v1::UnblockResponse r;
+      if ((rc = client.call(&S::Unblock, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      std::printf("unblocked %d prefix(es)\n", r.prefixes_size());
+      return 0;
+    }
+    v1::BlockRequest req;
+    for (const auto& p : prefixes) req.add_prefixes(p);
+    if (!ttl_text.empty()) {
+      const int64_t ttl = parse_duration(ttl_text);
+      if (ttl <= 0) {
+        std::cerr << "floodgatectl: --ttl '" << ttl_text
+                  << "' is not a duration like 30s, 10m, 2h, 7d\n";
+        return kExitUsage;
+      }
+      req.mutable_ttl()->set_seconds(ttl);
+    }
+    req.set_reason(reason);
+    req.set_force(force);
+    v1::BlockResponse r;
+    if ((rc = client.call(&S::Block, req, &r))) return rc;
+    if (o.json) return print_json(r), 0;
+    if (r.rules_size() <= 20) {
+      for (const auto& rule : r.rules())
+        std::printf("blocked %s (%s)\n", rule.prefix().c_str(),
+                    rule.has_expires_at() ? ("expires in " + left(rule.expires_at())).c_str()
+                                          : "no expiry");
+    } else {
+      std::printf("blocked %d prefixes\n", r.rules_size());
+    }
+    return 0;
+  }
+  if (allow->parsed()) {
+    v1::AllowRequest req;
+    for (const auto& p : prefixes) req.add_prefixes(p);
+    req.set_reason(reason);
+    v1::AllowResponse r;
+    if ((rc = client.call(&S::Allow, req, &r))) return rc;
+    if (o.json) return print_json(r), 0;
+    for (const auto& rule : r.rules()) std::printf("allowed %s\n", rule.prefix().c_str());
+    return 0;
+  }
+  if (disallow->parsed()) {
+    v1::DisallowRequest req;
+    for (const auto& p : prefixes) req.add_prefixes(p);
+    v1::DisallowResponse r;
+    if ((rc = client.call(&S::Disallow, req, &r))) return rc;
+    if (o.json) return print_json(r), 0;
+    std::printf("removed %d allow entr%s\n", r.prefixes_size(),
+                r.prefixes_size() == 1 ? "y" : "ies");
+    return 0;
+  }
+  if (mode->parsed() || protect->parsed()) {
+    v1::Mode prev, now;
+    if (mode->parsed()) {
+      v1::SetModeRequest req;
+      req.set_mode(mode_arg == "enforce" ? v1::MODE_ENFORCE : v1::MODE_MONITOR);
+      v1::SetModeResponse r;
+      if ((rc = client.call(&S::SetMode, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      prev = r.previous_mode();
+      now = r.mode();
+    } else {
+      v1::SetProtectionRequest req;
+      req.set_on(onoff == "on");
+      v1::SetProtectionResponse r;
+      if ((rc = client.call(&S::SetProtection, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      prev = r.previous_mode();
+      now = r.mode();
+    }
+    std::printf("mode: %s (was %s)%s\n", mode_name(now).c_str(), mode_name(prev).c_str(),
+                now == v1::MODE_ENFORCE ? ": dropping" : ": counting only, nothing is dropped");
+    return 0;
+  }
+  if (unload->parsed()) {
+    if (!yes) {
+      std::cerr
+          << "floodgatectl: unload stops all filtering on every interface; repeat with --yes\n";
+      return kExitUsage;
+    }
+    v1::UnloadResponse r;
+    if ((rc = client.call(&S::Unload, v1::UnloadRequest{}, &r))) return rc;
+    if (o.json) return print_json(r), 0;
+    for (const auto& n : r.detached_interfaces()) std::printf("detached from %s\n", n.c_str());
+    std::printf("unloaded; floodgated is stopping\n");
+    return 0;
+  }
+  return kExitUsage;
+}

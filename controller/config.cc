@@ -1,0 +1,284 @@
+// TOML parsing and validation of floodgated's configuration (toml++).
+#include "config.h"
+
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "bucket.h"
+#include "defaults.h"
+
+namespace floodgate {
+namespace {
+
+std::string where(const std::string& origin, const toml::source_region& src) {
+  return origin + ":" + std::to_string(src.begin.line) + ":" + std::to_string(src.begin.column);
+}
+
+// Walks one table, checking for unknown keys and converting values; the first error wins.
+class Reader {
+ public:
+  Reader(const toml::table& t, std::string origin, std::string path)
+      : t_(t), origin_(std::move(origin)), path_(std::move(path)) {}
+
+  template <typename T>
+  void get(const char* key, T& out) {
+    seen_.insert(key);
+    const toml::node* n = t_.get(key);
+    if (!n || error) return;
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (auto v = n->value<std::string>()) return void(out = *v);
+      fail(*n, key, "a string");
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (auto v = n->value<bool>()) return void(out = *v);
+      fail(*n, key, "true or false");
+    } else {
+      auto v = n->value<int64_t>();
+      if (v && *v >= 0 && static_cast<uint64_t>(*v) <= std::numeric_limits<T>::max())
+        return void(out = static_cast<T>(*v));
+      fail(*n, key, "an integer from 0 to " + std::to_string(std::numeric_limits<T>::max()));
+    }
+  }
+
+  void strings(const char* key, std::vector<std::string>& out) {
+    seen_.insert(key);
+    const toml::node* n = t_.get(key);
+    if (!n || error) return;
+    const toml::array* a = n->as_array();
+    if (!a) return fail(*n, key, "an array of strings");
+    out.clear();
+    for (const auto& e : *a) {
+      auto v = e.value<std::string>();
+      if (!v) return fail(e, key, "an array of strings");
+      out.push_back(*v);
+    }
+  }
+
+  void ports(const char* key, std::vector<uint16_t>& out) {
+    seen_.insert(key);
+    const toml::node* n = t_.get(key);
+    if (!n || error) return;
+    const toml::array* a = n->as_array();
+    if (!a) return fail(*n, key, "an array of port numbers");
+    out.clear();
+    for (const auto& e : *a) {
+      auto v = e.value<int64_t>();
+      if (!v || *v < 0 || *v > 65535) return fail(e, key, "port numbers from 0 to 65535");
+      out.push_back(static_cast<uint16_t>(*v));
+    }
+  }
+
+  // A rate limit: { rate = N, burst = N }.
+  void rate(const char* key, fg_bucket_cfg& out) {
+    seen_.insert(key);
+    const toml::node* n = t_.get(key);
+    if (!n || error) return;
+    const toml::table* t = n->as_table();
+    if (!t) return fail(*n, key, "a table like { rate = 200, burst = 400 } (rate 0 = off)");
+    RateLimit l = rate_limit_of(out);
+    Reader r(*t, origin_, path_ + key + ".");
+    r.get("rate", l.rate);
+    r.get("burst", l.burst);
+    if (!r.finish()) return void(error = r.error);
+    out = bucket_config(l);
+  }
+
+  void action(const char* key, uint8_t& out) {
+    std::string s;
+    const toml::node* n = t_.get(key);
+    get(key, s);
+    if (!n || error) return;
+    if (s == "pass")
+      out = FG_ACT_PASS;
+    else if (s == "drop")
+      out = FG_ACT_DROP;
+    else
+      fail(*n, key, "\"pass\" or \"drop\"");
+  }
+
+  void fail(const toml::node& n, const std::string& key, const std::string& expected) {
+    if (!error)
+      error = invalid_argument(where(origin_, n.source()) + ": " + path_ + key + " must be " +
+                               expected);
+  }
+
+  // Reports keys this reader was never asked for.
+  bool finish() {
+    if (error) return false;
+    for (const auto& [k, v] : t_) {
+      if (!seen_.count(std::string(k.str()))) {
+        error = invalid_argument(where(origin_, v.source()) + ": unknown setting " + path_ +
+                                 std::string(k.str()) +
+                                 " (check the spelling; see "
+                                 "config/floodgate.example.toml)");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  std::optional<Error> error;
+
+ private:
+  const toml::table& t_;
+  std::string origin_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+}  // namespace
+
+Result<DaemonConfig> parse_config(const std::string& text, const std::string& origin) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    return invalid_argument(where(origin, e.source()) + ": " + std::string(e.description()));
+  }
+  DaemonConfig c;
+  c.datapath = default_config();
+  c.reflection_ports = default_reflection_ports();
+
+  for (const char* section : {"daemon", "rules", "maps", "datapath", "network"}) {
+    const toml::node* n = root.get(section);
+    if (n && !n->is_table())
+      return invalid_argument(where(origin, n->source()) + ": [" + section + "] must be a table");
+  }
+  auto section = [&](const char* name) -> const toml::table* {
+    const toml::node* n = root.get(name);
+    return n ? n->as_table() : nullptr;
+  };
+
+  static const toml::table kEmpty;
+  {
+    Reader r(section("daemon") ? *section("daemon") : kEmpty, origin, "daemon.");
+    r.strings("interfaces", c.interfaces);
+    std::string mode = "native";
+    r.get("attach_mode", mode);
+    r.get("socket", c.socket_path);
+    r.get("state_db", c.state_db);
+    r.get("pin_dir", c.pin_dir);
+    r.get("log_level", c.log_level);
+    if (!r.finish()) return *r.error;
+    if (mode == "generic")
+      c.attach_mode = AttachMode::kGeneric;
+    else if (mode != "native")
+      return invalid_argument(where(origin, section("daemon")->get("attach_mode")->source()) +
+                              ": daemon.attach_mode must be \"native\" or \"generic\"");
+  }
+  {
+    Reader r(section("rules") ? *section("rules") : kEmpty, origin, "rules.");
+    r.get("default_ttl_seconds", c.default_ttl_s);
+    r.get("max_ttl_seconds", c.max_ttl_s);
+    r.get("min_prefix_v4", c.min_prefix_v4);
+    r.get("min_prefix_v6", c.min_prefix_v6);
+    if (!r.finish()) return *r.error;
+    if (c.min_prefix_v4 > 32 || c.min_prefix_v6 > 128)
+      return invalid_argument(origin +
+                              ": rules.min_prefix_v4 must be 0..32 and min_prefix_v6 0..128");
+  }
+  {
+    Reader r(section("maps") ? *section("maps") : kEmpty, origin, "maps.");
+    r.get("block_entries", c.maps.block_entries);
+    r.get("allow_entries", c.maps.allow_entries);
+    r.get("source_entries", c.maps.src_entries);
+    r.get("protected_entries", c.maps.protected_entries);
+    r.get("events_bytes", c.maps.events_bytes);
+    if (!r.finish()) return *r.error;
+  }
+  {
+    Reader r(section("datapath") ? *section("datapath") : kEmpty, origin, "datapath.");
+    fg_config& d = c.datapath;
+    std::string mode = "monitor";
+    r.get("mode", mode);
+    r.action("malformed", d.malformed_action);
+    r.action("tcp_fragments", d.frag_tcp_action);
+    r.action("later_fragments", d.frag_nonfirst_action);
+    bool refl = d.reflection_on;
+    r.get("reflection_filter", refl);
+    d.reflection_on = refl;
+    r.ports("reflection_ports", c.reflection_ports);
+    r.get("source_prefix_v4", d.src_prefix_v4);
+    r.get("source_prefix_v6", d.src_prefix_v6);
+    r.get("sample_every", d.sample_every);
+    r.rate("syn", d.src[FG_VEC_SYN]);
+    r.rate("udp_packets", d.src[FG_VEC_UDP_PKTS]);
+    r.rate("udp_bytes", d.src[FG_VEC_UDP_BYTES]);
+    r.rate("icmp", d.src[FG_VEC_ICMP]);
+    uint32_t rep_violations = d.rep_threshold / FG_REP_ONE;
+    uint64_t half_life = d.rep_half_life_ns / 1'000'000'000,
+             ttl = d.rep_block_ttl_ns / 1'000'000'000;
+    r.get("reputation_violations", rep_violations);
+    r.get("reputation_half_life_seconds", half_life);
+    r.get("reputation_block_seconds", ttl);
+    if (!r.finish()) return *r.error;
+    if (mode == "enforce")
+      d.mode = FG_MODE_ENFORCE;
+    else if (mode == "monitor")
+      d.mode = FG_MODE_MONITOR;
+    else
+      return invalid_argument(where(origin, section("datapath")->get("mode")->source()) +
+                              ": datapath.mode must be \"monitor\" or \"enforce\"");
+    if (d.src_prefix_v4 < 8 || d.src_prefix_v4 > 32 || d.src_prefix_v6 < 16 ||
+        d.src_prefix_v6 > 128)
+      return invalid_argument(origin +
+                              ": datapath.source_prefix_v4 must be 8..32 and "
+                              "source_prefix_v6 16..128");
+    d.rep_threshold = rep_violations * FG_REP_ONE;
+    d.rep_half_life_ns = half_life * 1'000'000'000;
+    d.rep_block_ttl_ns = ttl * 1'000'000'000;
+  }
+  // [[contacts]] and protected = [...]
+  if (const toml::node* n = root.get("contacts")) {
+    const toml::array* a = n->as_array();
+    if (!a)
+      return invalid_argument(where(origin, n->source()) +
+                              ": contacts must be [[contacts]] tables");
+    for (const auto& e : *a) {
+      const toml::table* t = e.as_table();
+      if (!t) return invalid_argument(where(origin, e.source()) + ": each contact must be a table");
+      Contact ct;
+      Reader r(*t, origin, "contacts.");
+      r.get("name", ct.name);
+      r.get("role", ct.role);
+      r.get("organisation", ct.organisation);
+      r.get("phone", ct.phone);
+      r.get("email", ct.email);
+      r.get("webhook", ct.webhook);
+      if (!r.finish()) return *r.error;
+      if (ct.name.empty())
+        return invalid_argument(where(origin, e.source()) + ": a contact needs a name");
+      c.contacts.push_back(std::move(ct));
+    }
+  }
+  {
+    Reader r(section("network") ? *section("network") : kEmpty, origin, "network.");
+    r.strings("protected", c.protected_prefixes);
+    if (!r.finish()) return *r.error;
+  }
+  for (const auto& [k, v] : root) {
+    static const std::set<std::string> kKnown = {"daemon",   "rules",    "maps",
+                                                 "datapath", "contacts", "network"};
+    if (!kKnown.count(std::string(k.str())))
+      return invalid_argument(where(origin, v.source()) + ": unknown section " +
+                              std::string(k.str()) + " (see config/floodgate.example.toml)");
+  }
+  for (const std::string& p : c.protected_prefixes)
+    if (auto r = parse_prefix(p); !r.ok())
+      return invalid_argument(origin + ": network.protected: " + r.error().message);
+  return c;
+}
+
+Result<DaemonConfig> load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in)
+    return invalid_argument("cannot read config file " + path +
+                            " (copy config/floodgate.example.toml there and edit it)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+}  // namespace floodgate

@@ -1,0 +1,357 @@
+// Rule validation, atomic batches, reconcile and expiry.
+#include "engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+namespace floodgate {
+namespace {
+
+constexpr int64_t kNsPerSec = 1'000'000'000;
+
+std::string duration_text(int64_t s) {
+  if (s % 86400 == 0) return std::to_string(s / 86400) + "d";
+  if (s % 3600 == 0) return std::to_string(s / 3600) + "h";
+  if (s % 60 == 0) return std::to_string(s / 60) + "m";
+  return std::to_string(s) + "s";
+}
+
+std::string join(const std::vector<Prefix>& v) {
+  std::string out;
+  for (const Prefix& p : v) out += (out.empty() ? "" : " ") + p.str();
+  return out;
+}
+
+std::vector<RuleRecord>::iterator find_rule(std::vector<RuleRecord>& rules, RuleKind k,
+                                            const Prefix& p) {
+  return std::find_if(rules.begin(), rules.end(),
+                      [&](const RuleRecord& r) { return r.kind == k && r.prefix == p; });
+}
+
+}  // namespace
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Engine::Engine(DataPlane& dp, Store& store, const DaemonConfig& cfg)
+    : dp_(dp), store_(store), cfg_(cfg) {}
+
+fg_block Engine::block_value(const RuleRecord& r, int64_t now_unix) const {
+  fg_block b{};
+  b.origin = r.origin;
+  if (r.expires_at > 0)  // wall-clock expiry to the program's monotonic clock
+    b.expires_ns = monotonic_ns() +
+                   static_cast<uint64_t>(std::max<int64_t>(r.expires_at - now_unix, 0)) * kNsPerSec;
+  return b;
+}
+
+void Engine::audit(const Caller& c, const std::string& action, const std::string& detail,
+                   const std::string& result) {
+  // The audit log must not make a mitigation fail; a write error is logged by the caller.
+  (void)store_.audit({unix_now(), c.who, action, detail, result});
+}
+
+Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> log;
+  fg_config cfg = cfg_.datapath;
+  cfg.layout_version = FG_LAYOUT_VERSION;
+  // The operator's last `mode` command outlives restarts; the config file only seeds it.
+  if (auto m = store_.setting("mode"))
+    cfg.mode = *m == "enforce" ? FG_MODE_ENFORCE : FG_MODE_MONITOR;
+  if (auto s = dp_.set_config(cfg); !s) return s.error();
+  if (auto s = dp_.set_portset(FG_PORTSET_REFLECTION, cfg_.reflection_ports); !s) return s.error();
+
+  auto stored = store_.rules();
+  if (!stored.ok()) return stored.error();
+  rules_.clear();
+  std::vector<Prefix> expired_blocks, expired_allows;
+  for (RuleRecord& r : *stored) {
+    if (r.expires_at > 0 && r.expires_at <= now_unix) {
+      (r.kind == RuleKind::kBlock ? expired_blocks : expired_allows).push_back(r.prefix);
+      continue;
+    }
+    rules_.push_back(std::move(r));
+  }
+  for (auto [kind, list] : {std::pair{RuleKind::kBlock, &expired_blocks},
+                            std::pair{RuleKind::kAllow, &expired_allows}}) {
+    if (list->empty()) continue;
+    if (auto s = store_.delete_rules(kind, *list); !s) return s.error();
+    for (const Prefix& p : *list) {
+      (void)(kind == RuleKind::kBlock ? dp_.remove_block(p) : dp_.remove_allow(p));
+      log.push_back("expired while stopped: " + p.str());
+    }
+  }
+  // Store -> maps: re-add what is missing, keeping hit counters of what is there.
+  size_t readded = 0;
+  for (const RuleRecord& r : rules_) {
+    if (r.kind == RuleKind::kAllow) {
+      if (auto s = dp_.add_allow(r.prefix); !s) return s.error();
+      continue;
+    }
+    fg_block v = block_value(r, now_unix);
+    if (auto old = dp_.find_block(r.prefix))
+      v.hits = old->hits;
+    else
+      readded++;
+    if (auto s = dp_.add_block(r.prefix, v); !s) return s.error();
+  }
+  if (readded)
+    log.push_back("re-added " + std::to_string(readded) + " blocks missing from the maps");
+  // Maps -> store: auto-blocks are kept; operator entries nobody acknowledged go.
+  std::set<std::string> known;
+  for (const RuleRecord& r : rules_)
+    known.insert((r.kind == RuleKind::kBlock ? "b" : "a") + r.prefix.str());
+  for (const BlockEntry& e : dp_.blocks()) {
+    if (known.count("b" + e.prefix.str()) || e.value.origin == FG_ORIGIN_REPUTATION) continue;
+    (void)dp_.remove_block(e.prefix);
+    log.push_back("removed unrecorded block " + e.prefix.str());
+  }
+  for (const Prefix& p : dp_.allows()) {
+    if (known.count("a" + p.str())) continue;
+    (void)dp_.remove_allow(p);
+    log.push_back("removed unrecorded allow " + p.str());
+  }
+  auto autos = record_auto_blocks(now_unix);
+  log.insert(log.end(), autos.begin(), autos.end());
+  return log;
+}
+
+Result<std::vector<Prefix>> Engine::parse_all(const std::vector<std::string>& texts) const {
+  if (texts.empty()) return invalid_argument("give at least one prefix, e.g. 192.0.2.0/24");
+  std::vector<Prefix> out;
+  std::set<std::string> seen;
+  for (const std::string& t : texts) {
+    auto p = parse_prefix(t);
+    if (!p.ok()) return p.error();
+    if (seen.insert(p->str()).second) out.push_back(*p);
+  }
+  return out;
+}
+
+Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Caller& c) {
+  auto parsed = parse_all(req.prefixes);
+  const std::string detail = std::to_string(req.prefixes.size()) + " prefix(es)" +
+                             (req.prefixes.size() == 1 ? ": " + req.prefixes[0] : "");
+  auto refuse = [&](Error e) -> Result<std::vector<RuleRecord>> {
+    audit(c, "block", detail, e.message);
+    return e;
+  };
+  if (!parsed.ok()) return refuse(parsed.error());
+  int64_t ttl = req.ttl_s.value_or(0);
+  if (ttl < 0) return refuse(invalid_argument("--ttl must be positive (e.g. 10m, 2h)"));
+  if (ttl == 0) ttl = cfg_.default_ttl_s;
+  if (ttl > cfg_.max_ttl_s)
+    return refuse(invalid_argument("--ttl " + duration_text(ttl) + " exceeds the maximum " +
+                                   duration_text(cfg_.max_ttl_s) +
+                                   " (rules.max_ttl_seconds); give a shorter --ttl"));
+  std::lock_guard lock(mu_);
+  for (const Prefix& p : *parsed) {
+    if (p.len == 0)
+      return refuse(invalid_argument("refusing to block " + p.str() + ": that is every " +
+                                     (p.v4 ? "IPv4" : "IPv6") + " address"));
+    const unsigned min = p.v4 ? cfg_.min_prefix_v4 : cfg_.min_prefix_v6;
+    if (p.len < min && !req.force)
+      return refuse(invalid_argument(p.str() + " is shorter than /" + std::to_string(min) +
+                                     " (rules.min_prefix_" + (p.v4 ? "v4" : "v6") +
+                                     "); give --force if you mean to block that much"));
+    for (const RuleRecord& a : rules_)
+      if (a.kind == RuleKind::kAllow && contains(a.prefix, p))
+        return refuse(failed_precondition(p.str() + " is inside allow-listed " + a.prefix.str() +
+                                          ", which wins over blocks; run `floodgatectl disallow " +
+                                          a.prefix.str() + "` first if it must be blocked"));
+    if (c.address && contains(p, *c.address) && !req.force)
+      return refuse(failed_precondition(p.str() + " contains your own address " + c.address->str() +
+                                        ": you would lock yourself out; give --force if you "
+                                        "really mean it"));
+  }
+  const int64_t now = unix_now();
+  std::vector<RuleRecord> records;
+  for (const Prefix& p : *parsed)
+    records.push_back(
+        {RuleKind::kBlock, p, FG_ORIGIN_OPERATOR, req.reason, c.who, now, ttl > 0 ? now + ttl : 0});
+  // Store first: nothing acknowledged may be lost. Then the maps, all or none.
+  std::vector<RuleRecord> replaced;
+  for (const RuleRecord& r : records)
+    if (auto it = find_rule(rules_, RuleKind::kBlock, r.prefix); it != rules_.end())
+      replaced.push_back(*it);
+  if (auto s = store_.put_rules(records); !s) return refuse(s.error());
+  std::vector<std::pair<Prefix, std::optional<fg_block>>> applied;
+  for (const RuleRecord& r : records) {
+    std::optional<fg_block> old = dp_.find_block(r.prefix);
+    fg_block v = block_value(r, now);
+    if (old) v.hits = old->hits;
+    if (auto s = dp_.add_block(r.prefix, v); !s) {
+      for (auto& [p, prev] : applied) (void)(prev ? dp_.add_block(p, *prev) : dp_.remove_block(p));
+      std::vector<Prefix> added;
+      for (const RuleRecord& x : records) added.push_back(x.prefix);
+      (void)store_.delete_rules(RuleKind::kBlock, added);
+      (void)store_.put_rules(replaced);
+      return refuse(
+          Error{s.error().code, s.error().message + "; nothing of this request was applied"});
+    }
+    applied.emplace_back(r.prefix, old);
+  }
+  for (const RuleRecord& r : records) {
+    if (auto it = find_rule(rules_, RuleKind::kBlock, r.prefix); it != rules_.end())
+      *it = r;
+    else
+      rules_.push_back(r);
+  }
+  audit(c, "block", detail + (ttl ? " ttl " + duration_text(ttl) : " no expiry"), "ok");
+  return records;
+}
+
+Result<std::vector<Prefix>> Engine::unblock(const std::vector<std::string>& texts,
+                                            const Caller& c) {
+  auto parsed = parse_all(texts);
+  if (!parsed.ok()) return parsed.error();
+  std::lock_guard lock(mu_);
+  std::vector<Prefix> missing;
+  for (const Prefix& p : *parsed)
+    if (find_rule(rules_, RuleKind::kBlock, p) == rules_.end() && !dp_.find_block(p))
+      missing.push_back(p);
+  if (!missing.empty()) {
+    audit(c, "unblock", join(*parsed), "not found: " + join(missing));
+    return not_found("no block for " + join(missing) + "; `floodgatectl list` shows the blocks");
+  }
+  if (auto s = store_.delete_rules(RuleKind::kBlock, *parsed); !s) return s.error();
+  for (const Prefix& p : *parsed) {
+    (void)dp_.remove_block(p);
+    if (auto it = find_rule(rules_, RuleKind::kBlock, p); it != rules_.end()) rules_.erase(it);
+  }
+  audit(c, "unblock", join(*parsed), "ok");
+  return *parsed;
+}
+
+Result<std::vector<RuleRecord>> Engine::allow(const std::vector<std::string>& texts,
+                                              const std::string& reason, const Caller& c) {
+  auto parsed = parse_all(texts);
+  if (!parsed.ok()) return parsed.error();
+  for (const Prefix& p : *parsed)
+    if (p.len == 0)
+      return invalid_argument("refusing to allow-list " + p.str() +
+                              ": it would switch filtering off");
+  std::lock_guard lock(mu_);
+  const int64_t now = unix_now();
+  std::vector<RuleRecord> records;
+  for (const Prefix& p : *parsed)
+    records.push_back({RuleKind::kAllow, p, FG_ORIGIN_OPERATOR, reason, c.who, now, 0});
+  if (auto s = store_.put_rules(records); !s) return s.error();
+  std::vector<Prefix> added;
+  for (const RuleRecord& r : records) {
+    if (auto s = dp_.add_allow(r.prefix); !s) {
+      for (const Prefix& p : added) (void)dp_.remove_allow(p);
+      std::vector<Prefix> all;
+      for (const RuleRecord& x : records) all.push_back(x.prefix);
+      (void)store_.delete_rules(RuleKind::kAllow, all);
+      audit(c, "allow", join(*parsed), s.error().message);
+      return Error{s.error().code, s.error().message + "; nothing of this request was applied"};
+    }
+    added.push_back(r.prefix);
+  }
+  for (const RuleRecord& r : records)
+    if (find_rule(rules_, RuleKind::kAllow, r.prefix) == rules_.end()) rules_.push_back(r);
+  audit(c, "allow", join(*parsed), "ok");
+  return records;
+}
+
+Result<std::vector<Prefix>> Engine::disallow(const std::vector<std::string>& texts,
+                                             const Caller& c) {
+  auto parsed = parse_all(texts);
+  if (!parsed.ok()) return parsed.error();
+  std::lock_guard lock(mu_);
+  for (const Prefix& p : *parsed)
+    if (find_rule(rules_, RuleKind::kAllow, p) == rules_.end())
+      return not_found("no allow entry for " + p.str() +
+                       "; `floodgatectl list --allow` shows them");
+  if (auto s = store_.delete_rules(RuleKind::kAllow, *parsed); !s) return s.error();
+  for (const Prefix& p : *parsed) {
+    (void)dp_.remove_allow(p);
+    rules_.erase(find_rule(rules_, RuleKind::kAllow, p));
+  }
+  audit(c, "disallow", join(*parsed), "ok");
+  return *parsed;
+}
+
+Result<fg_mode> Engine::set_mode(fg_mode mode, const Caller& c) {
+  std::lock_guard lock(mu_);
+  fg_config cfg = dp_.config();
+  const auto previous = static_cast<fg_mode>(cfg.mode);
+  const std::string name = mode == FG_MODE_ENFORCE ? "enforce" : "monitor";
+  if (auto s = store_.set_setting("mode", name); !s) return s.error();
+  cfg.mode = static_cast<uint8_t>(mode);
+  if (auto s = dp_.set_config(cfg); !s) return s.error();
+  audit(c, "mode", name, "ok");
+  return previous;
+}
+
+fg_mode Engine::mode() const { return static_cast<fg_mode>(dp_.config().mode); }
+
+std::vector<RuleView> Engine::rules(std::optional<RuleKind> kind) const {
+  std::lock_guard lock(mu_);
+  std::vector<RuleView> out;
+  for (const RuleRecord& r : rules_) {
+    if (kind && r.kind != *kind) continue;
+    RuleView v{r, 0};
+    if (r.kind == RuleKind::kBlock)
+      if (auto b = dp_.find_block(r.prefix)) v.hits = b->hits;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+size_t Engine::count(RuleKind kind) const {
+  std::lock_guard lock(mu_);
+  return static_cast<size_t>(std::count_if(rules_.begin(), rules_.end(),
+                                           [&](const RuleRecord& r) { return r.kind == kind; }));
+}
+
+std::vector<std::string> Engine::record_auto_blocks(int64_t now_unix) {
+  std::vector<RuleRecord> found;
+  const uint64_t mono = monotonic_ns();
+  for (const BlockEntry& e : dp_.blocks()) {
+    if (e.value.origin != FG_ORIGIN_REPUTATION) continue;
+    if (find_rule(rules_, RuleKind::kBlock, e.prefix) != rules_.end()) continue;
+    const int64_t left = e.value.expires_ns > mono
+                             ? static_cast<int64_t>((e.value.expires_ns - mono) / kNsPerSec) + 1
+                             : 0;
+    found.push_back({RuleKind::kBlock, e.prefix, FG_ORIGIN_REPUTATION,
+                     "reputation score crossed the threshold", "floodgate (reputation)", now_unix,
+                     e.value.expires_ns ? now_unix + left : 0});
+  }
+  if (found.empty() || !store_.put_rules(found).ok()) return {};
+  std::vector<std::string> log;
+  for (RuleRecord& r : found) {
+    log.push_back("auto-block " + r.prefix.str() + " (reputation)");
+    rules_.push_back(std::move(r));
+  }
+  return log;
+}
+
+std::vector<std::string> Engine::tick(int64_t now_unix) {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> log;
+  std::map<RuleKind, std::vector<Prefix>> expired;
+  for (const RuleRecord& r : rules_)
+    if (r.expires_at > 0 && r.expires_at <= now_unix) expired[r.kind].push_back(r.prefix);
+  for (auto& [kind, prefixes] : expired) {
+    if (!store_.delete_rules(kind, prefixes).ok()) continue;  // retried next tick
+    for (const Prefix& p : prefixes) {
+      (void)(kind == RuleKind::kBlock ? dp_.remove_block(p) : dp_.remove_allow(p));
+      rules_.erase(find_rule(rules_, kind, p));
+      log.push_back("expired " + p.str());
+      (void)store_.audit({now_unix, "floodgate (expiry)", "expire", p.str(), "ok"});
+    }
+  }
+  auto autos = record_auto_blocks(now_unix);
+  log.insert(log.end(), autos.begin(), autos.end());
+  return log;
+}
+
+}  // namespace floodgate

@@ -1,0 +1,79 @@
+// The rule engine: validates operator requests, writes them to the store before the
+// data path, and keeps the two in step (start-up reconcile, expiry, auto-blocks).
+// Plain C++ over the DataPlane and Store interfaces; the gRPC layer translates to it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "datapath.h"
+#include "store.h"
+
+namespace floodgate {
+
+// Who asked: a name for the audit log, and the peer's address when it has one (TCP).
+struct Caller {
+  std::string who;
+  std::optional<Prefix> address;
+};
+
+struct BlockParams {
+  std::vector<std::string> prefixes;
+  std::optional<int64_t> ttl_s;  // unset or 0: the configured default
+  std::string reason;
+  bool force = false;
+};
+
+struct RuleView {
+  RuleRecord rule;
+  uint64_t hits = 0;
+};
+
+class Engine {
+ public:
+  Engine(DataPlane& dp, Store& store, const DaemonConfig& cfg);
+
+  // Applies the configured data path settings and the stored mode, then reconciles the
+  // store with the maps: expired rules are removed, rules missing from the maps are
+  // re-added, auto-blocks the program made meanwhile are recorded, and operator entries
+  // the store does not know are removed. Returns lines for the log.
+  Result<std::vector<std::string>> start(int64_t now_unix);
+
+  Result<std::vector<RuleRecord>> block(const BlockParams& p, const Caller& c);
+  Result<std::vector<Prefix>> unblock(const std::vector<std::string>& prefixes, const Caller& c);
+  Result<std::vector<RuleRecord>> allow(const std::vector<std::string>& prefixes,
+                                        const std::string& reason, const Caller& c);
+  Result<std::vector<Prefix>> disallow(const std::vector<std::string>& prefixes, const Caller& c);
+  // Returns the previous mode.
+  Result<fg_mode> set_mode(fg_mode mode, const Caller& c);
+  fg_mode mode() const;
+
+  std::vector<RuleView> rules(std::optional<RuleKind> kind) const;
+  size_t count(RuleKind kind) const;
+
+  // Once a second: removes expired rules; records new auto-blocks. Returns log lines.
+  std::vector<std::string> tick(int64_t now_unix);
+
+ private:
+  Result<std::vector<Prefix>> parse_all(const std::vector<std::string>& texts) const;
+  fg_block block_value(const RuleRecord& r, int64_t now_unix) const;
+  void audit(const Caller& c, const std::string& action, const std::string& detail,
+             const std::string& result);
+  std::vector<std::string> record_auto_blocks(int64_t now_unix);
+
+  DataPlane& dp_;
+  Store& store_;
+  const DaemonConfig& cfg_;
+  mutable std::mutex mu_;          // one writer at a time over store + maps
+  std::vector<RuleRecord> rules_;  // mirror of the store's rules
+};
+
+// Unix seconds now.
+int64_t unix_now();
+
+}  // namespace floodgate

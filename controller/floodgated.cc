@@ -1,0 +1,196 @@
+// floodgated: loads and pins the XDP program, attaches it to the configured interfaces,
+// keeps its maps in step with the store and serves the gRPC API on a Unix socket.
+#include <bpf/libbpf.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <net/if.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <filesystem>
+#include <iostream>
+
+#include "config.h"
+#include "engine.h"
+#include "service.h"
+
+using namespace floodgate;
+
+namespace {
+
+constexpr long kBpfFsMagic = 0xcafe4a11;
+
+bool ensure_bpffs() {
+  struct statfs fs {};
+  if (statfs("/sys/fs/bpf", &fs) == 0 && static_cast<long>(fs.f_type) == kBpfFsMagic) return true;
+  return mount("bpf", "/sys/fs/bpf", "bpf", 0, nullptr) == 0;
+}
+
+int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  char buf[1024];
+  vsnprintf(buf, sizeof(buf), fmt, args);
+  std::string line(buf);
+  while (!line.empty() && line.back() == '\n') line.pop_back();
+  // libbpf's own info lines (e.g. about sections it skips) are noise for an operator.
+  spdlog::log(level == LIBBPF_WARN ? spdlog::level::warn : spdlog::level::debug, "{}", line);
+  return 0;
+}
+
+// Detaches our program from the configured interfaces and removes the pins.
+int unload(const DaemonConfig& cfg) {
+  int rc = 0;
+  for (const std::string& name : cfg.interfaces) {
+    const int ifindex = static_cast<int>(if_nametoindex(name.c_str()));
+    if (ifindex == 0) continue;
+    if (bpf_xdp_detach(ifindex, 0, nullptr) == 0) spdlog::info("detached from {}", name);
+  }
+  if (auto s = Datapath::unpin(cfg.pin_dir); !s) {
+    spdlog::error("{}", s.error().message);
+    rc = 1;
+  } else {
+    spdlog::info("removed pinned maps in {}", cfg.pin_dir);
+  }
+  return rc;
+}
+
+int run(const DaemonConfig& cfg) {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);  // before any thread starts: main waits for them
+
+  if (!ensure_bpffs()) {
+    spdlog::error("bpffs is not mounted at /sys/fs/bpf and mounting it failed: {}",
+                  std::strerror(errno));
+    return 1;
+  }
+  auto store = Store::open(cfg.state_db);
+  if (!store.ok()) return spdlog::error("{}", store.error().message), 1;
+  auto dp = Datapath::load(cfg.maps, cfg.pin_dir);
+  if (!dp.ok()) return spdlog::error("{}", dp.error().message), 1;
+  spdlog::info("{} the program's maps in {}", (*dp)->adopted() ? "adopted" : "pinned", cfg.pin_dir);
+
+  Engine engine(**dp, **store, cfg);
+  auto started = engine.start(unix_now());
+  if (!started.ok()) return spdlog::error("{}", started.error().message), 1;
+  for (const std::string& line : *started) spdlog::info("reconcile: {}", line);
+
+  std::vector<std::unique_ptr<Attachment>> atts;
+  for (const std::string& name : cfg.interfaces) {
+    const int ifindex = static_cast<int>(if_nametoindex(name.c_str()));
+    if (ifindex == 0)
+      return spdlog::error("interface {} does not exist (daemon.interfaces in the config)", name),
+             1;
+    auto a = (*dp)->attach(ifindex, cfg.attach_mode);
+    if (!a.ok()) return spdlog::error("{}: {}", name, a.error().message), 1;
+    if (cfg.attach_mode == AttachMode::kGeneric)
+      spdlog::warn(
+          "{}: GENERIC XDP mode: packets reach the filter only after the kernel has "
+          "allocated them; use native mode on a capable driver",
+          name);
+    spdlog::info("{}: attached ({})", name, (*a)->describe());
+    atts.push_back(std::move(*a));
+  }
+  spdlog::info("mode: {}", engine.mode() == FG_MODE_ENFORCE ? "enforce" : "monitor");
+
+  std::atomic<bool> unloaded{false};
+  DaemonInfo info;
+  info.attachments = [&] {
+    std::vector<const Attachment*> v;
+    for (const auto& a : atts) v.push_back(a.get());
+    return v;
+  };
+  info.interface_names = [&] { return cfg.interfaces; };
+  info.counters = [&] { return (*dp)->counters(); };
+  info.adopted = (*dp)->adopted();
+  info.started_at = unix_now();
+  info.unload = [&] {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < atts.size(); i++)
+      if (atts[i]->detach().ok()) names.push_back(cfg.interfaces[i]);
+    (void)Datapath::unpin(cfg.pin_dir);
+    unloaded = true;
+    kill(getpid(), SIGTERM);
+    return names;
+  };
+  Service service(engine, info);
+
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(cfg.socket_path).parent_path(), ec);
+  std::filesystem::remove(cfg.socket_path, ec);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + cfg.socket_path, grpc::InsecureServerCredentials());
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server) return spdlog::error("cannot listen on {}", cfg.socket_path), 1;
+  chmod(cfg.socket_path.c_str(), 0660);  // access control: root and the socket's group
+  spdlog::info("listening on unix:{}", cfg.socket_path);
+
+  // The main thread is the ticker and the signal handler.
+  for (;;) {
+    timespec one_second{1, 0};
+    const int sig = sigtimedwait(&sigs, nullptr, &one_second);
+    if (sig == SIGINT || sig == SIGTERM) break;
+    for (const std::string& line : engine.tick(unix_now())) spdlog::info("{}", line);
+    service.sample_counters();
+  }
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (unloaded)
+    spdlog::info("unloaded: program detached, pins removed");
+  else
+    spdlog::info(
+        "stopping; the program stays attached and keeps filtering (floodgated --unload removes "
+        "it)");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "floodgated: the Floodgate daemon. Loads the XDP filter, attaches it to the configured\n"
+      "interfaces and serves floodgatectl. Stopping it leaves the filter in place."};
+  std::string config_path = "/etc/floodgate/floodgate.toml";
+  std::string check_path;
+  std::string log_level;
+  bool do_unload = false;
+  app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  app.add_option("--check-config", check_path,
+                 "check FILE and report the first error with line and column, then exit");
+  app.add_flag("--unload", do_unload,
+               "detach the filter from the configured interfaces and remove its pinned maps");
+  app.add_option("--log-level", log_level,
+                 "trace, debug, info, warn, error (overrides the config)");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!check_path.empty()) {
+    auto cfg = load_config(check_path);
+    if (!cfg.ok()) {
+      std::cerr << cfg.error().message << "\n";
+      return 1;
+    }
+    std::cout << check_path << ": ok (" << cfg->interfaces.size() << " interface(s), "
+              << cfg->contacts.size() << " contact(s))\n";
+    return 0;
+  }
+  auto cfg = load_config(config_path);
+  if (!cfg.ok()) {
+    std::cerr << cfg.error().message << "\n";
+    return 1;
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? cfg->log_level : log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  libbpf_set_print(libbpf_log);
+  if (do_unload) return unload(*cfg);
+  return run(*cfg);
+}

@@ -1,0 +1,246 @@
+// Proto <-> domain translation and the RPC handlers.
+#include "service.h"
+
+#include <google/protobuf/util/time_util.h>
+
+namespace floodgate {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr size_t kRateWindow = 5;  // seconds of history behind packets_per_second
+
+grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext* ctx, const grpc::Status& s) {
+  auto* r = ctx->DefaultReactor();
+  r->Finish(s);
+  return r;
+}
+
+// Who is calling, for the audit log. Over the Unix socket the file mode is the access
+// control; the name is what the client says (x-floodgate-user), marked as such.
+Caller caller_of(const grpc::CallbackServerContext* ctx) {
+  Caller c;
+  const auto& md = ctx->client_metadata();
+  auto it = md.find("x-floodgate-user");
+  const std::string claimed =
+      it == md.end() ? "unknown" : std::string(it->second.data(), it->second.size());
+  const std::string peer = ctx->peer();
+  c.who = claimed + (peer.rfind("unix:", 0) == 0 ? " (local socket)" : " from " + peer);
+  // ipv4:198.18.0.1:5000 / ipv6:[2001:db8::1]:5000 carry an address to protect.
+  for (const char* scheme : {"ipv4:", "ipv6:"}) {
+    if (peer.rfind(scheme, 0) != 0) continue;
+    std::string a = peer.substr(5);
+    a = a.substr(0, a.rfind(':'));
+    if (!a.empty() && a.front() == '[') a = a.substr(1, a.size() - 2);
+    if (auto p = parse_prefix(a); p.ok()) c.address = *p;
+  }
+  return c;
+}
+
+v1::RuleOrigin origin_of(uint32_t o) {
+  switch (o) {
+    case FG_ORIGIN_OPERATOR:
+      return v1::RULE_ORIGIN_OPERATOR;
+    case FG_ORIGIN_REPUTATION:
+      return v1::RULE_ORIGIN_REPUTATION;
+    case FG_ORIGIN_DETECTOR:
+      return v1::RULE_ORIGIN_DETECTOR;
+    default:
+      return v1::RULE_ORIGIN_UNSPECIFIED;
+  }
+}
+
+void to_proto(const RuleRecord& r, uint64_t hits, v1::Rule* out) {
+  out->set_prefix(r.prefix.str());
+  out->set_kind(r.kind == RuleKind::kBlock ? v1::RULE_KIND_BLOCK : v1::RULE_KIND_ALLOW);
+  out->set_origin(origin_of(r.origin));
+  out->set_reason(r.reason);
+  out->set_created_by(r.created_by);
+  *out->mutable_created_at() = TimeUtil::SecondsToTimestamp(r.created_at);
+  if (r.expires_at > 0) *out->mutable_expires_at() = TimeUtil::SecondsToTimestamp(r.expires_at);
+  out->set_hits(hits);
+}
+
+v1::Mode mode_to_proto(fg_mode m) {
+  return m == FG_MODE_ENFORCE ? v1::MODE_ENFORCE : v1::MODE_MONITOR;
+}
+
+std::vector<std::string> strings(const google::protobuf::RepeatedPtrField<std::string>& f) {
+  return {f.begin(), f.end()};
+}
+
+}  // namespace
+
+grpc::Status to_grpc(const Error& e) {
+  switch (e.code) {
+    case ErrorCode::kInvalidArgument:
+      return {grpc::StatusCode::INVALID_ARGUMENT, e.message};
+    case ErrorCode::kNotFound:
+      return {grpc::StatusCode::NOT_FOUND, e.message};
+    case ErrorCode::kAlreadyExists:
+      return {grpc::StatusCode::ALREADY_EXISTS, e.message};
+    case ErrorCode::kResourceExhausted:
+      return {grpc::StatusCode::RESOURCE_EXHAUSTED, e.message};
+    case ErrorCode::kFailedPrecondition:
+      return {grpc::StatusCode::FAILED_PRECONDITION, e.message};
+    case ErrorCode::kInternal:
+      break;
+  }
+  return {grpc::StatusCode::INTERNAL, e.message};
+}
+
+Service::Service(Engine& engine, DaemonInfo info) : engine_(engine), info_(std::move(info)) {}
+
+void Service::sample_counters() {
+  std::lock_guard lock(rates_mu_);
+  history_.emplace_back(std::chrono::steady_clock::now(), info_.counters());
+  if (history_.size() > kRateWindow + 1) history_.erase(history_.begin());
+}
+
+grpc::ServerUnaryReactor* Service::GetStatus(grpc::CallbackServerContext* ctx,
+                                             const v1::GetStatusRequest*,
+                                             v1::GetStatusResponse* resp) {
+  resp->set_mode(mode_to_proto(engine_.mode()));
+  const auto atts = info_.attachments();
+  const auto names = info_.interface_names();
+  for (size_t i = 0; i < atts.size() && i < names.size(); i++) {
+    auto* itf = resp->add_interfaces();
+    itf->set_name(names[i]);
+    itf->set_ifindex(atts[i]->ifindex());
+    itf->set_attach_mode(atts[i]->mode() == AttachMode::kNative ? "native" : "generic");
+    itf->set_dispatcher(atts[i]->dispatcher());
+  }
+  resp->set_block_rules(engine_.count(RuleKind::kBlock));
+  resp->set_allow_rules(engine_.count(RuleKind::kAllow));
+  resp->set_version(FLOODGATE_VERSION);
+  *resp->mutable_started_at() = TimeUtil::SecondsToTimestamp(info_.started_at);
+  resp->set_adopted(info_.adopted);
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::GetStats(grpc::CallbackServerContext* ctx,
+                                            const v1::GetStatsRequest*,
+                                            v1::GetStatsResponse* resp) {
+  const Counters now = info_.counters();
+  std::optional<std::pair<std::chrono::steady_clock::time_point, Counters>> oldest;
+  {
+    std::lock_guard lock(rates_mu_);
+    if (!history_.empty()) oldest = history_.front();
+  }
+  double secs = 0;
+  if (oldest)
+    secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - oldest->first).count();
+  for (uint32_t r = 0; r < FG_R_MAX; r++) {
+    auto* s = resp->add_reasons();
+    s->set_reason(fg_reason_name(static_cast<fg_reason>(r)));
+    s->set_pass_packets(now[r].pass_packets);
+    s->set_pass_bytes(now[r].pass_bytes);
+    s->set_drop_packets(now[r].drop_packets);
+    s->set_drop_bytes(now[r].drop_bytes);
+    s->set_samples_lost(now[r].samples_lost);
+    if (oldest && secs > 0.5) {
+      const auto& o = oldest->second[r];
+      const double d = static_cast<double>((now[r].pass_packets + now[r].drop_packets) -
+                                           (o.pass_packets + o.drop_packets));
+      s->set_packets_per_second(d / secs);
+    }
+  }
+  *resp->mutable_window() = TimeUtil::MillisecondsToDuration(static_cast<int64_t>(secs * 1000));
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::ListRules(grpc::CallbackServerContext* ctx,
+                                             const v1::ListRulesRequest* req,
+                                             v1::ListRulesResponse* resp) {
+  std::optional<RuleKind> kind;
+  if (req->kind() == v1::RULE_KIND_BLOCK)
+    kind = RuleKind::kBlock;
+  else if (req->kind() == v1::RULE_KIND_ALLOW)
+    kind = RuleKind::kAllow;
+  else if (req->kind() != v1::RULE_KIND_UNSPECIFIED)
+    return finish(ctx, {grpc::StatusCode::INVALID_ARGUMENT,
+                        "unknown rule kind " + std::to_string(req->kind())});
+  for (const RuleView& v : engine_.rules(kind)) to_proto(v.rule, v.hits, resp->add_rules());
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::Block(grpc::CallbackServerContext* ctx,
+                                         const v1::BlockRequest* req, v1::BlockResponse* resp) {
+  BlockParams p;
+  p.prefixes = strings(req->prefixes());
+  if (req->has_ttl()) {
+    if (req->ttl().seconds() < 0 || req->ttl().nanos() < 0)
+      return finish(ctx, {grpc::StatusCode::INVALID_ARGUMENT, "ttl must not be negative"});
+    p.ttl_s = req->ttl().seconds() + (req->ttl().nanos() > 0 ? 1 : 0);
+  }
+  p.reason = req->reason();
+  p.force = req->force();
+  auto r = engine_.block(p, caller_of(ctx));
+  if (!r.ok()) return finish(ctx, to_grpc(r.error()));
+  for (const RuleRecord& rec : *r) to_proto(rec, 0, resp->add_rules());
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::Unblock(grpc::CallbackServerContext* ctx,
+                                           const v1::UnblockRequest* req,
+                                           v1::UnblockResponse* resp) {
+  auto r = engine_.unblock(strings(req->prefixes()), caller_of(ctx));
+  if (!r.ok()) return finish(ctx, to_grpc(r.error()));
+  for (const Prefix& p : *r) resp->add_prefixes(p.str());
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::Allow(grpc::CallbackServerContext* ctx,
+                                         const v1::AllowRequest* req, v1::AllowResponse* resp) {
+  auto r = engine_.allow(strings(req->prefixes()), req->reason(), caller_of(ctx));
+  if (!r.ok()) return finish(ctx, to_grpc(r.error()));
+  for (const RuleRecord& rec : *r) to_proto(rec, 0, resp->add_rules());
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::Disallow(grpc::CallbackServerContext* ctx,
+                                            const v1::DisallowRequest* req,
+                                            v1::DisallowResponse* resp) {
+  auto r = engine_.disallow(strings(req->prefixes()), caller_of(ctx));
+  if (!r.ok()) return finish(ctx, to_grpc(r.error()));
+  for (const Prefix& p : *r) resp->add_prefixes(p.str());
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::SetMode(grpc::CallbackServerContext* ctx,
+                                           const v1::SetModeRequest* req,
+                                           v1::SetModeResponse* resp) {
+  fg_mode mode;
+  if (req->mode() == v1::MODE_MONITOR)
+    mode = FG_MODE_MONITOR;
+  else if (req->mode() == v1::MODE_ENFORCE)
+    mode = FG_MODE_ENFORCE;
+  else
+    return finish(ctx,
+                  {grpc::StatusCode::INVALID_ARGUMENT,
+                   "mode must be MODE_MONITOR or MODE_ENFORCE, not " + v1::Mode_Name(req->mode())});
+  auto r = engine_.set_mode(mode, caller_of(ctx));
+  if (!r.ok()) return finish(ctx, to_grpc(r.error()));
+  resp->set_mode(mode_to_proto(mode));
+  resp->set_previous_mode(mode_to_proto(*r));
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::SetProtection(grpc::CallbackServerContext* ctx,
+                                                 const v1::SetProtectionRequest* req,
+                                                 v1::SetProtectionResponse* resp) {
+  const fg_mode mode = req->on() ? FG_MODE_ENFORCE : FG_MODE_MONITOR;
+  auto r = engine_.set_mode(mode, caller_of(ctx));
+  if (!r.ok()) return finish(ctx, to_grpc(r.error()));
+  resp->set_mode(mode_to_proto(mode));
+  resp->set_previous_mode(mode_to_proto(*r));
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::Unload(grpc::CallbackServerContext* ctx,
+                                          const v1::UnloadRequest*, v1::UnloadResponse* resp) {
+  for (const std::string& n : info_.unload()) resp->add_detached_interfaces(n);
+  return finish(ctx, grpc::Status::OK);
+}
+
+}  // namespace floodgate

@@ -1,0 +1,64 @@
+// The gRPC service floodgate.v1.FloodgateService (callback API): translates between the
+// protobuf messages and the engine's types, and errors to grpc::Status, in one place.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine.h"
+#include "floodgate/v1/floodgate.grpc.pb.h"
+
+namespace floodgate {
+
+// What the service reports about the daemon beyond the engine.
+struct DaemonInfo {
+  std::function<std::vector<const Attachment*>()> attachments;
+  std::function<std::vector<std::string>()> interface_names;  // same order
+  std::function<Counters()> counters;
+  std::function<std::vector<std::string>()> unload;  // detaches and unpins; returns names
+  bool adopted = false;
+  int64_t started_at = 0;
+};
+
+grpc::Status to_grpc(const Error& e);
+
+class Service final : public v1::FloodgateService::CallbackService {
+ public:
+  Service(Engine& engine, DaemonInfo info);
+
+  // Rates for GetStats: called once a second by the daemon's ticker.
+  void sample_counters();
+
+  grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext*, const v1::GetStatusRequest*,
+                                      v1::GetStatusResponse*) override;
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext*, const v1::GetStatsRequest*,
+                                     v1::GetStatsResponse*) override;
+  grpc::ServerUnaryReactor* ListRules(grpc::CallbackServerContext*, const v1::ListRulesRequest*,
+                                      v1::ListRulesResponse*) override;
+  grpc::ServerUnaryReactor* Block(grpc::CallbackServerContext*, const v1::BlockRequest*,
+                                  v1::BlockResponse*) override;
+  grpc::ServerUnaryReactor* Unblock(grpc::CallbackServerContext*, const v1::UnblockRequest*,
+                                    v1::UnblockResponse*) override;
+  grpc::ServerUnaryReactor* Allow(grpc::CallbackServerContext*, const v1::AllowRequest*,
+                                  v1::AllowResponse*) override;
+  grpc::ServerUnaryReactor* Disallow(grpc::CallbackServerContext*, const v1::DisallowRequest*,
+                                     v1::DisallowResponse*) override;
+  grpc::ServerUnaryReactor* SetMode(grpc::CallbackServerContext*, const v1::SetModeRequest*,
+                                    v1::SetModeResponse*) override;
+  grpc::ServerUnaryReactor* SetProtection(grpc::CallbackServerContext*,
+                                          const v1::SetProtectionRequest*,
+                                          v1::SetProtectionResponse*) override;
+  grpc::ServerUnaryReactor* Unload(grpc::CallbackServerContext*, const v1::UnloadRequest*,
+                                   v1::UnloadResponse*) override;
+
+ private:
+  Engine& engine_;
+  DaemonInfo info_;
+  std::mutex rates_mu_;
+  std::vector<std::pair<std::chrono::steady_clock::time_point, Counters>> history_;
+};
+
+}  // namespace floodgate

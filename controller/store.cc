@@ -1,0 +1,199 @@
+// SQLite persistence for rules, settings and the audit log.
+#include "store.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+
+namespace floodgate {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+CREATE TABLE IF NOT EXISTS rules (
+  kind TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  origin INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, prefix)
+);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  who TEXT NOT NULL,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  result TEXT NOT NULL
+);
+)sql";
+
+const char* kind_name(RuleKind k) { return k == RuleKind::kBlock ? "block" : "allow"; }
+
+// A prepared statement that finalizes itself.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  sqlite3_stmt* get() const { return s_; }
+  explicit operator bool() const { return s_ != nullptr; }
+  void text(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.c_str(), -1, SQLITE_TRANSIENT);
+  }
+  void int64(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
+  std::string col_text(int i) const {
+    const auto* t = sqlite3_column_text(s_, i);
+    return t ? reinterpret_cast<const char*>(t) : "";
+  }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  std::error_code ec;
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return failed_precondition("cannot open the state database " + path + ": " + msg +
+                               "; check [daemon] state_db in the config and the directory's "
+                               "permissions");
+  }
+  sqlite3_busy_timeout(db, 5000);
+  std::unique_ptr<Store> store(new Store(db));
+  if (auto s = store->exec(kSchema); !s)
+    return failed_precondition("state database " + path + ": " + s.error().message);
+  return store;
+}
+
+Store::~Store() { sqlite3_close(db_); }
+
+Status Store::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) == SQLITE_OK) return Ok{};
+  std::string msg = err ? err : "unknown error";
+  sqlite3_free(err);
+  return internal_error("sqlite: " + msg);
+}
+
+Status Store::put_rules(const std::vector<RuleRecord>& rules) {
+  std::lock_guard lock(mu_);
+  if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
+  Stmt st(db_,
+          "INSERT OR REPLACE INTO rules (kind, prefix, origin, reason, created_by, created_at, "
+          "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  for (const RuleRecord& r : rules) {
+    st.text(1, kind_name(r.kind));
+    st.text(2, r.prefix.str());
+    st.int64(3, r.origin);
+    st.text(4, r.reason);
+    st.text(5, r.created_by);
+    st.int64(6, r.created_at);
+    st.int64(7, r.expires_at);
+    if (!st || sqlite3_step(st.get()) != SQLITE_DONE) {
+      const std::string msg = sqlite3_errmsg(db_);
+      (void)exec("ROLLBACK");  // the error reported is the first one
+      return internal_error("storing rules failed (nothing was stored): " + msg);
+    }
+    sqlite3_reset(st.get());
+  }
+  return exec("COMMIT");
+}
+
+Status Store::delete_rules(RuleKind kind, const std::vector<Prefix>& prefixes) {
+  std::lock_guard lock(mu_);
+  if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
+  Stmt st(db_, "DELETE FROM rules WHERE kind = ? AND prefix = ?");
+  for (const Prefix& p : prefixes) {
+    st.text(1, kind_name(kind));
+    st.text(2, p.str());
+    if (!st || sqlite3_step(st.get()) != SQLITE_DONE) {
+      const std::string msg = sqlite3_errmsg(db_);
+      (void)exec("ROLLBACK");  // the error reported is the first one
+      return internal_error("deleting rules failed (nothing was deleted): " + msg);
+    }
+    sqlite3_reset(st.get());
+  }
+  return exec("COMMIT");
+}
+
+Result<std::vector<RuleRecord>> Store::rules() const {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "SELECT kind, prefix, origin, reason, created_by, created_at, expires_at FROM rules "
+          "ORDER BY kind, prefix");
+  if (!st) return internal_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  std::vector<RuleRecord> out;
+  while (sqlite3_step(st.get()) == SQLITE_ROW) {
+    RuleRecord r;
+    r.kind = st.col_text(0) == "allow" ? RuleKind::kAllow : RuleKind::kBlock;
+    auto p = parse_prefix(st.col_text(1));
+    if (!p.ok()) return internal_error("state database holds a bad prefix: " + p.error().message);
+    r.prefix = *p;
+    r.origin = static_cast<uint32_t>(sqlite3_column_int64(st.get(), 2));
+    r.reason = st.col_text(3);
+    r.created_by = st.col_text(4);
+    r.created_at = sqlite3_column_int64(st.get(), 5);
+    r.expires_at = sqlite3_column_int64(st.get(), 6);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Status Store::set_setting(const std::string& key, const std::string& value) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)");
+  st.text(1, key);
+  st.text(2, value);
+  if (!st || sqlite3_step(st.get()) != SQLITE_DONE)
+    return internal_error(std::string("storing setting ") + key + ": " + sqlite3_errmsg(db_));
+  return Ok{};
+}
+
+std::optional<std::string> Store::setting(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "SELECT value FROM settings WHERE key = ?");
+  st.text(1, key);
+  if (st && sqlite3_step(st.get()) == SQLITE_ROW) return st.col_text(0);
+  return std::nullopt;
+}
+
+Status Store::audit(const AuditRecord& r) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "INSERT INTO audit (at, who, action, detail, result) VALUES (?, ?, ?, ?, ?)");
+  st.int64(1, r.at);
+  st.text(2, r.who);
+  st.text(3, r.action);
+  st.text(4, r.detail);
+  st.text(5, r.result);
+  if (!st || sqlite3_step(st.get()) != SQLITE_DONE)
+    return internal_error(std::string("writing the audit log: ") + sqlite3_errmsg(db_));
+  return Ok{};
+}
+
+Result<std::vector<AuditRecord>> Store::audit_log(size_t last_n) const {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "SELECT at, who, action, detail, result FROM (SELECT * FROM audit ORDER BY id DESC "
+          "LIMIT ?) ORDER BY id");
+  st.int64(1, static_cast<int64_t>(last_n));
+  if (!st) return internal_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  std::vector<AuditRecord> out;
+  while (sqlite3_step(st.get()) == SQLITE_ROW)
+    out.push_back({sqlite3_column_int64(st.get(), 0), st.col_text(1), st.col_text(2),
+                   st.col_text(3), st.col_text(4)});
+  return out;
+}
+
+}  // namespace floodgate

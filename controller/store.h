@@ -1,0 +1,68 @@
+// The daemon's durable state in one SQLite file: rules with their TTLs, settings (mode)
+// and the audit log. Every mutation is one transaction, committed before the API
+// acknowledges it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "prefix.h"
+#include "result.h"
+
+struct sqlite3;
+
+namespace floodgate {
+
+enum class RuleKind { kBlock, kAllow };
+
+struct RuleRecord {
+  RuleKind kind = RuleKind::kBlock;
+  Prefix prefix;
+  uint32_t origin = FG_ORIGIN_OPERATOR;  // enum fg_block_origin
+  std::string reason;
+  std::string created_by;
+  int64_t created_at = 0;  // Unix seconds
+  int64_t expires_at = 0;  // Unix seconds; 0 = never
+};
+
+struct AuditRecord {
+  int64_t at = 0;  // Unix seconds
+  std::string who;
+  std::string action;
+  std::string detail;
+  std::string result;  // "ok" or the error message
+};
+
+class Store {
+ public:
+  // Creates the file (and its directory) when missing.
+  static Result<std::unique_ptr<Store>> open(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Inserts or replaces every record, all in one transaction.
+  Status put_rules(const std::vector<RuleRecord>& rules);
+  // Deletes these rules in one transaction; missing ones are ignored.
+  Status delete_rules(RuleKind kind, const std::vector<Prefix>& prefixes);
+  Result<std::vector<RuleRecord>> rules() const;
+
+  Status set_setting(const std::string& key, const std::string& value);
+  std::optional<std::string> setting(const std::string& key) const;
+
+  Status audit(const AuditRecord& r);
+  Result<std::vector<AuditRecord>> audit_log(size_t last_n) const;
+
+ private:
+  explicit Store(sqlite3* db) : db_(db) {}
+  Status exec(const char* sql);
+
+  mutable std::mutex mu_;  // one connection, used from the API threads and the ticker
+  sqlite3* db_;
+};
+
+}  // namespace floodgate
