@@ -183,8 +183,7 @@ Status Datapath::add_prefix(fg_list list, const Prefix& p, const void* value) {
                               " prefix lengths (" + lens.describe(!p.v4) + "); express " + p.str() +
                               " with one of those lengths");
   if (auto s = map_update(fd, &key, value, kNames[list]); !s) return s;
-  if (exists) return Ok{};
-  lens.add(key.prefixlen);
+  if (exists || !lens.add(key.prefixlen)) return Ok{};
   return write_lens(list, !p.v4);
 }
 
@@ -195,7 +194,7 @@ Status Datapath::remove_prefix(fg_list list, const Prefix& p) {
           map_delete(bpf_map__fd(list_map(list)), &key, std::string(kNames[list]) + " " + p.str());
       !s)
     return s;
-  lens_[FG_LENS_INDEX(list, !p.v4)].remove(key.prefixlen);
+  if (!lens_[FG_LENS_INDEX(list, !p.v4)].remove(key.prefixlen)) return Ok{};
   return write_lens(list, !p.v4);
 }
 

@@ -24,10 +24,12 @@ std::string join(const std::vector<Prefix>& v) {
   return out;
 }
 
-std::vector<RuleRecord>::iterator find_rule(std::vector<RuleRecord>& rules, RuleKind k,
-                                            const Prefix& p) {
-  return std::find_if(rules.begin(), rules.end(),
-                      [&](const RuleRecord& r) { return r.kind == k && r.prefix == p; });
+// Orders rules by kind, then address, then length, and finds one in O(log n).
+std::string rule_key(RuleKind k, const Prefix& p) {
+  std::string key(1, k == RuleKind::kBlock ? 'b' : 'a');
+  key.append(reinterpret_cast<const char*>(p.addr.w), sizeof(p.addr.w));
+  key.push_back(static_cast<char>(p.len));
+  return key;
 }
 
 }  // namespace
@@ -76,7 +78,7 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
       (r.kind == RuleKind::kBlock ? expired_blocks : expired_allows).push_back(r.prefix);
       continue;
     }
-    rules_.push_back(std::move(r));
+    rules_.emplace(rule_key(r.kind, r.prefix), std::move(r));
   }
   for (auto [kind, list] : {std::pair{RuleKind::kBlock, &expired_blocks},
                             std::pair{RuleKind::kAllow, &expired_allows}}) {
@@ -89,7 +91,7 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
   }
   // Store -> maps: re-add what is missing, keeping hit counters of what is there.
   size_t readded = 0;
-  for (const RuleRecord& r : rules_) {
+  for (const auto& [key, r] : rules_) {
     if (r.kind == RuleKind::kAllow) {
       if (auto s = dp_.add_allow(r.prefix); !s) return s.error();
       continue;
@@ -104,16 +106,15 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
   if (readded)
     log.push_back("re-added " + std::to_string(readded) + " blocks missing from the maps");
   // Maps -> store: auto-blocks are kept; operator entries nobody acknowledged go.
-  std::set<std::string> known;
-  for (const RuleRecord& r : rules_)
-    known.insert((r.kind == RuleKind::kBlock ? "b" : "a") + r.prefix.str());
   for (const BlockEntry& e : dp_.blocks()) {
-    if (known.count("b" + e.prefix.str()) || e.value.origin == FG_ORIGIN_REPUTATION) continue;
+    if (rules_.count(rule_key(RuleKind::kBlock, e.prefix)) ||
+        e.value.origin == FG_ORIGIN_REPUTATION)
+      continue;
     (void)dp_.remove_block(e.prefix);
     log.push_back("removed unrecorded block " + e.prefix.str());
   }
   for (const Prefix& p : dp_.allows()) {
-    if (known.count("a" + p.str())) continue;
+    if (rules_.count(rule_key(RuleKind::kAllow, p))) continue;
     (void)dp_.remove_allow(p);
     log.push_back("removed unrecorded allow " + p.str());
   }
@@ -160,8 +161,8 @@ Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Call
       return refuse(invalid_argument(p.str() + " is shorter than /" + std::to_string(min) +
                                      " (rules.min_prefix_" + (p.v4 ? "v4" : "v6") +
                                      "); give --force if you mean to block that much"));
-    for (const RuleRecord& a : rules_)
-      if (a.kind == RuleKind::kAllow && contains(a.prefix, p))
+    for (auto it = rules_.lower_bound("a"); it != rules_.end() && it->first[0] == 'a'; ++it)
+      if (const RuleRecord& a = it->second; contains(a.prefix, p))
         return refuse(failed_precondition(p.str() + " is inside allow-listed " + a.prefix.str() +
                                           ", which wins over blocks; run `floodgatectl disallow " +
                                           a.prefix.str() + "` first if it must be blocked"));
@@ -178,8 +179,8 @@ Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Call
   // Store first: nothing acknowledged may be lost. Then the maps, all or none.
   std::vector<RuleRecord> replaced;
   for (const RuleRecord& r : records)
-    if (auto it = find_rule(rules_, RuleKind::kBlock, r.prefix); it != rules_.end())
-      replaced.push_back(*it);
+    if (auto it = rules_.find(rule_key(RuleKind::kBlock, r.prefix)); it != rules_.end())
+      replaced.push_back(it->second);
   if (auto s = store_.put_rules(records); !s) return refuse(s.error());
   std::vector<std::pair<Prefix, std::optional<fg_block>>> applied;
   for (const RuleRecord& r : records) {
@@ -197,12 +198,7 @@ Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Call
     }
     applied.emplace_back(r.prefix, old);
   }
-  for (const RuleRecord& r : records) {
-    if (auto it = find_rule(rules_, RuleKind::kBlock, r.prefix); it != rules_.end())
-      *it = r;
-    else
-      rules_.push_back(r);
-  }
+  for (const RuleRecord& r : records) rules_[rule_key(RuleKind::kBlock, r.prefix)] = r;
   audit(c, "block", detail + (ttl ? " ttl " + duration_text(ttl) : " no expiry"), "ok");
   return records;
 }
@@ -214,8 +210,7 @@ Result<std::vector<Prefix>> Engine::unblock(const std::vector<std::string>& text
   std::lock_guard lock(mu_);
   std::vector<Prefix> missing;
   for (const Prefix& p : *parsed)
-    if (find_rule(rules_, RuleKind::kBlock, p) == rules_.end() && !dp_.find_block(p))
-      missing.push_back(p);
+    if (!rules_.count(rule_key(RuleKind::kBlock, p)) && !dp_.find_block(p)) missing.push_back(p);
   if (!missing.empty()) {
     audit(c, "unblock", join(*parsed), "not found: " + join(missing));
     return not_found("no block for " + join(missing) + "; `floodgatectl list` shows the blocks");
@@ -223,7 +218,7 @@ Result<std::vector<Prefix>> Engine::unblock(const std::vector<std::string>& text
   if (auto s = store_.delete_rules(RuleKind::kBlock, *parsed); !s) return s.error();
   for (const Prefix& p : *parsed) {
     (void)dp_.remove_block(p);
-    if (auto it = find_rule(rules_, RuleKind::kBlock, p); it != rules_.end()) rules_.erase(it);
+    rules_.erase(rule_key(RuleKind::kBlock, p));
   }
   audit(c, "unblock", join(*parsed), "ok");
   return *parsed;
@@ -255,8 +250,7 @@ Result<std::vector<RuleRecord>> Engine::allow(const std::vector<std::string>& te
     }
     added.push_back(r.prefix);
   }
-  for (const RuleRecord& r : records)
-    if (find_rule(rules_, RuleKind::kAllow, r.prefix) == rules_.end()) rules_.push_back(r);
+  for (const RuleRecord& r : records) rules_[rule_key(RuleKind::kAllow, r.prefix)] = r;
   audit(c, "allow", join(*parsed), "ok");
   return records;
 }
@@ -267,13 +261,13 @@ Result<std::vector<Prefix>> Engine::disallow(const std::vector<std::string>& tex
   if (!parsed.ok()) return parsed.error();
   std::lock_guard lock(mu_);
   for (const Prefix& p : *parsed)
-    if (find_rule(rules_, RuleKind::kAllow, p) == rules_.end())
+    if (!rules_.count(rule_key(RuleKind::kAllow, p)))
       return not_found("no allow entry for " + p.str() +
                        "; `floodgatectl list --allow` shows them");
   if (auto s = store_.delete_rules(RuleKind::kAllow, *parsed); !s) return s.error();
   for (const Prefix& p : *parsed) {
     (void)dp_.remove_allow(p);
-    rules_.erase(find_rule(rules_, RuleKind::kAllow, p));
+    rules_.erase(rule_key(RuleKind::kAllow, p));
   }
   audit(c, "disallow", join(*parsed), "ok");
   return *parsed;
@@ -296,7 +290,7 @@ fg_mode Engine::mode() const { return static_cast<fg_mode>(dp_.config().mode); }
 std::vector<RuleView> Engine::rules(std::optional<RuleKind> kind) const {
   std::lock_guard lock(mu_);
   std::vector<RuleView> out;
-  for (const RuleRecord& r : rules_) {
+  for (const auto& [key, r] : rules_) {
     if (kind && r.kind != *kind) continue;
     RuleView v{r, 0};
     if (r.kind == RuleKind::kBlock)
@@ -309,7 +303,7 @@ std::vector<RuleView> Engine::rules(std::optional<RuleKind> kind) const {
 size_t Engine::count(RuleKind kind) const {
   std::lock_guard lock(mu_);
   return static_cast<size_t>(std::count_if(rules_.begin(), rules_.end(),
-                                           [&](const RuleRecord& r) { return r.kind == kind; }));
+                                           [&](const auto& kv) { return kv.second.kind == kind; }));
 }
 
 std::vector<std::string> Engine::record_auto_blocks(int64_t now_unix) {
@@ -317,7 +311,7 @@ std::vector<std::string> Engine::record_auto_blocks(int64_t now_unix) {
   const uint64_t mono = monotonic_ns();
   for (const BlockEntry& e : dp_.blocks()) {
     if (e.value.origin != FG_ORIGIN_REPUTATION) continue;
-    if (find_rule(rules_, RuleKind::kBlock, e.prefix) != rules_.end()) continue;
+    if (rules_.count(rule_key(RuleKind::kBlock, e.prefix))) continue;
     const int64_t left = e.value.expires_ns > mono
                              ? static_cast<int64_t>((e.value.expires_ns - mono) / kNsPerSec) + 1
                              : 0;
@@ -329,7 +323,7 @@ std::vector<std::string> Engine::record_auto_blocks(int64_t now_unix) {
   std::vector<std::string> log;
   for (RuleRecord& r : found) {
     log.push_back("auto-block " + r.prefix.str() + " (reputation)");
-    rules_.push_back(std::move(r));
+    rules_[rule_key(RuleKind::kBlock, r.prefix)] = std::move(r);
   }
   return log;
 }
@@ -338,13 +332,13 @@ std::vector<std::string> Engine::tick(int64_t now_unix) {
   std::lock_guard lock(mu_);
   std::vector<std::string> log;
   std::map<RuleKind, std::vector<Prefix>> expired;
-  for (const RuleRecord& r : rules_)
+  for (const auto& [key, r] : rules_)
     if (r.expires_at > 0 && r.expires_at <= now_unix) expired[r.kind].push_back(r.prefix);
   for (auto& [kind, prefixes] : expired) {
     if (!store_.delete_rules(kind, prefixes).ok()) continue;  // retried next tick
     for (const Prefix& p : prefixes) {
       (void)(kind == RuleKind::kBlock ? dp_.remove_block(p) : dp_.remove_allow(p));
-      rules_.erase(find_rule(rules_, kind, p));
+      rules_.erase(rule_key(kind, p));
       log.push_back("expired " + p.str());
       (void)store_.audit({now_unix, "floodgate (expiry)", "expire", p.str(), "ok"});
     }

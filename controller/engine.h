@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -69,8 +70,9 @@ class Engine {
   DataPlane& dp_;
   Store& store_;
   const DaemonConfig& cfg_;
-  mutable std::mutex mu_;          // one writer at a time over store + maps
-  std::vector<RuleRecord> rules_;  // mirror of the store's rules
+  mutable std::mutex mu_;  // one writer at a time over store + maps
+  // Mirror of the store's rules, by rule_key(): kind, then address, then length.
+  std::map<std::string, RuleRecord> rules_;
 };
 
 // Unix seconds now.

@@ -131,6 +131,9 @@ int run(const DaemonConfig& cfg) {
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + cfg.socket_path, grpc::InsecureServerCredentials());
   builder.RegisterService(&service);
+  // Batches of a million prefixes and full rule listings exceed gRPC's 4 MB default.
+  builder.SetMaxReceiveMessageSize(256 << 20);
+  builder.SetMaxSendMessageSize(256 << 20);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return spdlog::error("cannot listen on {}", cfg.socket_path), 1;
   chmod(cfg.socket_path.c_str(), 0660);  // access control: root and the socket's group

@@ -20,12 +20,17 @@ bool PrefixLens::can_add(unsigned len) const {
   return len <= 128 && (in_use(len) || distinct_with(reserved_) < FG_MAX_PREFIX_LENS);
 }
 
-void PrefixLens::add(unsigned len) {
-  if (len <= 128) count_[len]++;
+bool PrefixLens::add(unsigned len) {
+  if (len > 128) return false;
+  const bool was = in_use(len);
+  count_[len]++;
+  return !was;
 }
 
-void PrefixLens::remove(unsigned len) {
-  if (len <= 128 && count_[len] > 0) count_[len]--;
+bool PrefixLens::remove(unsigned len) {
+  if (len > 128 || count_[len] == 0) return false;
+  count_[len]--;
+  return !in_use(len);
 }
 
 bool PrefixLens::set_reserved(std::vector<unsigned> lens) {

@@ -16,8 +16,10 @@ class PrefixLens {
   // True when an entry of this mapped-space length (0..128) fits: the length is already
   // in use, or fewer than FG_MAX_PREFIX_LENS lengths are.
   bool can_add(unsigned len) const;
-  void add(unsigned len);
-  void remove(unsigned len);
+  // Both return true when the encoded set changed (first entry of a length added, or
+  // the last one removed), i.e. when prefix_lens must be rewritten.
+  bool add(unsigned len);
+  bool remove(unsigned len);
   // Lengths probed even without entries (the program's own auto-blocks). False, and
   // unchanged, when they would not fit beside the lengths in use.
   bool set_reserved(std::vector<unsigned> lens);

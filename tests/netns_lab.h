@@ -3,13 +3,18 @@
 // between the two namespaces (198.18.100.0/24, the benchmarking range).
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <functional>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -78,5 +83,59 @@ class NetnsLab {
  private:
   bool ok_ = false;
 };
+
+// A UDP socket bound to addr:port in the calling thread's namespace, 300 ms receive
+// timeout.
+inline int udp_socket(const char* addr, uint16_t port) {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  inet_pton(AF_INET, addr, &sa.sin_addr);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0)
+    throw std::runtime_error(std::string("bind ") + addr + ": " + std::strerror(errno));
+  timeval tv{0, 300'000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+// Sends `count` datagrams from each source address (in namespace ns) to dst:port.
+inline void send_datagrams(const std::string& ns, const std::vector<std::string>& sources,
+                           const char* dst, uint16_t port, int count) {
+  in_netns(ns, [&] {
+    for (const std::string& src : sources) {
+      const int fd = udp_socket(src.c_str(), 0);
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      to.sin_port = htons(port);
+      inet_pton(AF_INET, dst, &to.sin_addr);
+      for (int i = 0; i < count; i++) {
+        sendto(fd, "floodgate", 9, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+        usleep(1000);
+      }
+      close(fd);
+    }
+  });
+}
+
+// Drains `fd` until 300 ms pass quietly; counts datagrams by source address.
+inline std::map<std::string, int> receive_by_source(int fd) {
+  std::map<std::string, int> got;
+  char buf[64];
+  sockaddr_in from{};
+  socklen_t len = sizeof(from);
+  while (recvfrom(fd, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len) > 0) {
+    char addr[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &from.sin_addr, addr, sizeof(addr));
+    got[addr]++;
+    len = sizeof(from);
+  }
+  return got;
+}
+
+inline int count_of(const std::map<std::string, int>& m, const std::string& k) {
+  auto it = m.find(k);
+  return it == m.end() ? 0 : it->second;
+}
 
 }  // namespace floodgate::test

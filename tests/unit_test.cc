@@ -51,20 +51,20 @@ TEST(Prefix, RoundTripsThroughLpmKeys) {
 TEST(PrefixLens, EncodesLengthsInUseLongestFirst) {
   PrefixLens l;
   EXPECT_EQ(l.encode().count, 0);
-  l.add(120);
-  l.add(128);
-  l.add(128);
-  l.add(48);
+  EXPECT_TRUE(l.add(120));
+  EXPECT_TRUE(l.add(128));
+  EXPECT_FALSE(l.add(128)) << "a second /128 does not change the set";
+  EXPECT_TRUE(l.add(48));
   fg_prefix_lens e = l.encode();
   ASSERT_EQ(e.count, 3);
   EXPECT_EQ(e.len[0], 128);
   EXPECT_EQ(e.len[1], 120);
   EXPECT_EQ(e.len[2], 48);
-  l.remove(128);
+  EXPECT_FALSE(l.remove(128));
   EXPECT_EQ(l.encode().count, 3) << "one /128 entry is left";
-  l.remove(128);
+  EXPECT_TRUE(l.remove(128));
   EXPECT_EQ(l.encode().count, 2);
-  l.remove(128);  // more removals than adds never underflow
+  EXPECT_FALSE(l.remove(128));  // more removals than adds never underflow
   l.add(128);
   EXPECT_EQ(l.encode().len[0], 128);
 }

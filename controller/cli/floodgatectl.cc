@@ -35,8 +35,11 @@ struct Options {
 class Client {
  public:
   explicit Client(const Options& o) : opts_(o) {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(256 << 20);  // full rule lists, big batches
+    args.SetMaxSendMessageSize(256 << 20);
     stub_ = v1::FloodgateService::NewStub(
-        grpc::CreateChannel("unix:" + o.socket, grpc::InsecureChannelCredentials()));
+        grpc::CreateCustomChannel("unix:" + o.socket, grpc::InsecureChannelCredentials(), args));
   }
 
   // Calls one RPC; prints the daemon's message on failure and returns the exit code.

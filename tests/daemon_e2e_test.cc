@@ -1,0 +1,308 @@
+// floodgated end to end: the real daemon on a veth in a test namespace, driven through
+// floodgatectl and the gRPC API over its Unix socket, with real datagrams.
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "daemon_lab.h"
+#include "test_util.h"
+
+namespace floodgate::test {
+namespace {
+
+constexpr uint16_t kPort = 9999;
+constexpr int kCount = 30;
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  virtual DaemonOptions options() const { return {}; }
+
+  void SetUp() override {
+    ASSERT_TRUE(have_bpf());
+    ASSERT_TRUE(lab_.ok()) << "could not build the namespace lab";
+    daemon_ = std::make_unique<DaemonLab>(lab_, options());
+    ASSERT_TRUE(daemon_->start()) << "floodgated did not come up:\n" << daemon_->log();
+    in_netns(lab_.ns_b, [&] { rx_ = udp_socket(NetnsLab::kAddrB, kPort); });
+  }
+  void TearDown() override {
+    if (rx_ >= 0) close(rx_);
+    if (HasFailure() && daemon_) std::printf("daemon log:\n%s\n", daemon_->log().c_str());
+    daemon_.reset();
+  }
+
+  std::map<std::string, int> exchange() {
+    send_datagrams(lab_.ns_a, {NetnsLab::kAddrA, NetnsLab::kAddrA2}, NetnsLab::kAddrB, kPort,
+                   kCount);
+    return receive_by_source(rx_);
+  }
+
+  std::string ctl_ok(const std::string& args) {
+    std::string out;
+    EXPECT_EQ(daemon_->ctl(args, &out), 0) << "floodgatectl " << args << ":\n" << out;
+    return out;
+  }
+
+  NetnsLab lab_;
+  std::unique_ptr<DaemonLab> daemon_;
+  int rx_ = -1;
+};
+
+TEST_F(DaemonTest, BlockDropsTheSourceAndOnlyIt) {
+  ctl_ok("protect on");
+  ctl_ok(std::string("block ") + NetnsLab::kAddrA + " --ttl 10m --reason test");
+  auto got = exchange();
+  EXPECT_EQ(count_of(got, NetnsLab::kAddrA), 0);
+  EXPECT_EQ(count_of(got, NetnsLab::kAddrA2), kCount);
+  const std::string list = ctl_ok("list");
+  EXPECT_NE(list.find("198.18.100.1/32"), std::string::npos) << list;
+  EXPECT_NE(list.find("test"), std::string::npos) << list;
+  const std::string stats = ctl_ok("stats --json");
+  EXPECT_NE(stats.find("\"blocked\""), std::string::npos);
+
+  ctl_ok(std::string("unblock ") + NetnsLab::kAddrA);
+  got = exchange();
+  EXPECT_EQ(count_of(got, NetnsLab::kAddrA), kCount);
+}
+
+TEST_F(DaemonTest, MonitorModeCountsAndProtectOnDrops) {
+  ctl_ok(std::string("block ") + NetnsLab::kAddrA);
+  auto got = exchange();
+  EXPECT_EQ(count_of(got, NetnsLab::kAddrA), kCount) << "monitor mode must not drop";
+  std::string out = ctl_ok("status");
+  EXPECT_NE(out.find("monitor"), std::string::npos) << out;
+  out = ctl_ok("protect on");
+  EXPECT_NE(out.find("enforce (was monitor)"), std::string::npos) << out;
+  got = exchange();
+  EXPECT_EQ(count_of(got, NetnsLab::kAddrA), 0);
+  ctl_ok("mode monitor");
+  got = exchange();
+  EXPECT_EQ(count_of(got, NetnsLab::kAddrA), kCount);
+}
+
+TEST_F(DaemonTest, AllowListWinsOverBlocks) {
+  ctl_ok("protect on");
+  ctl_ok("block 198.18.100.0/24 --force");
+  ctl_ok(std::string("allow ") + NetnsLab::kAddrA2 + " --reason monitoring");
+  auto got = exchange();
+  EXPECT_EQ(count_of(got, NetnsLab::kAddrA), 0);
+  EXPECT_EQ(count_of(got, NetnsLab::kAddrA2), kCount);
+  ctl_ok(std::string("disallow ") + NetnsLab::kAddrA2);
+  got = exchange();
+  EXPECT_EQ(count_of(got, NetnsLab::kAddrA2), 0);
+}
+
+TEST_F(DaemonTest, BlocksExpireAfterTheirTtl) {
+  ctl_ok("protect on");
+  ctl_ok(std::string("block ") + NetnsLab::kAddrA + " --ttl 2s");
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA), 0);
+  bool gone = false;
+  for (int i = 0; i < 60 && !gone; i++) {  // the daemon expires rules once a second
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    gone = ctl_ok("list").find("198.18.100.1/32") == std::string::npos;
+  }
+  EXPECT_TRUE(gone) << "the expired block is still listed";
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA), kCount);
+}
+
+TEST_F(DaemonTest, BatchOf100kIsAppliedWhole) {
+  const std::string file = daemon_->dir() + "/batch.txt";
+  {
+    std::ofstream f(file);
+    f << "# the batch, one prefix a line\n";
+    for (uint32_t i = 0; i < 100'000; i++)
+      f << "10." << (i >> 16) << "." << ((i >> 8) & 255) << "." << (i & 255) << "  # host " << i
+        << "\n";
+    f << NetnsLab::kAddrA << "\n";
+  }
+  ctl_ok("protect on");
+  const std::string out = ctl_ok("block --file " + file + " --ttl 1h");
+  EXPECT_NE(out.find("blocked 100001 prefixes"), std::string::npos) << out;
+  v1::GetStatusResponse st;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(daemon_->api().GetStatus(&ctx, {}, &st).ok());
+  EXPECT_EQ(st.block_rules(), 100'001u);
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA), 0);
+}
+
+TEST_F(DaemonTest, BadBatchAppliesNothing) {
+  v1::BlockRequest req;
+  for (int i = 1; i <= 1000; i++)
+    req.add_prefixes("10.9." + std::to_string(i / 256) + "." + std::to_string(i % 256));
+  req.add_prefixes("10.9.0.0/15");  // host bits set: the whole request must fail
+  v1::BlockResponse resp;
+  grpc::ClientContext ctx;
+  const grpc::Status s = daemon_->api().Block(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("did you mean 10.8.0.0/15?"), std::string::npos)
+      << s.error_message();
+  v1::ListRulesResponse list;
+  grpc::ClientContext ctx2;
+  ASSERT_TRUE(daemon_->api().ListRules(&ctx2, {}, &list).ok());
+  EXPECT_EQ(list.rules_size(), 0);
+}
+
+struct Refusal {
+  const char* name;
+  std::function<grpc::Status(v1::FloodgateService::Stub&)> call;
+  grpc::StatusCode code;
+  const char* message_part;
+};
+
+grpc::Status block(v1::FloodgateService::Stub& api, std::vector<std::string> prefixes,
+                   int64_t ttl = 0, bool force = false) {
+  v1::BlockRequest req;
+  for (auto& p : prefixes) req.add_prefixes(p);
+  if (ttl) req.mutable_ttl()->set_seconds(ttl);
+  req.set_force(force);
+  v1::BlockResponse resp;
+  grpc::ClientContext ctx;
+  return api.Block(&ctx, req, &resp);
+}
+
+TEST_F(DaemonTest, EveryRefusalHasItsCodeAndAMessageThatSaysWhatToDo) {
+  {
+    v1::AllowRequest req;
+    req.add_prefixes("198.18.200.0/24");
+    v1::AllowResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(daemon_->api().Allow(&ctx, req, &resp).ok());
+  }
+  using C = grpc::StatusCode;
+  const std::vector<Refusal> cases = {
+      {"not an address", [](auto& a) { return block(a, {"eth0"}); }, C::INVALID_ARGUMENT,
+       "is not an IPv4 or IPv6 address"},
+      {"host bits", [](auto& a) { return block(a, {"198.18.100.5/24"}); }, C::INVALID_ARGUMENT,
+       "did you mean 198.18.100.0/24?"},
+      {"length", [](auto& a) { return block(a, {"198.18.0.0/33"}); }, C::INVALID_ARGUMENT, "0..32"},
+      {"/0", [](auto& a) { return block(a, {"0.0.0.0/0"}, 0, true); }, C::INVALID_ARGUMENT,
+       "every IPv4 address"},
+      {"v6 /0", [](auto& a) { return block(a, {"::/0"}, 0, true); }, C::INVALID_ARGUMENT,
+       "IPv4-mapped range"},
+      {"too short", [](auto& a) { return block(a, {"10.0.0.0/8"}); }, C::INVALID_ARGUMENT,
+       "give --force"},
+      {"ttl above max", [](auto& a) { return block(a, {"198.18.9.9"}, 30 * 86400); },
+       C::INVALID_ARGUMENT, "exceeds the maximum 7d"},
+      {"inside allow", [](auto& a) { return block(a, {"198.18.200.7"}); }, C::FAILED_PRECONDITION,
+       "floodgatectl disallow 198.18.200.0/24"},
+      {"empty", [](auto& a) { return block(a, {}); }, C::INVALID_ARGUMENT, "at least one prefix"},
+      {"unblock missing",
+       [](auto& a) {
+         v1::UnblockRequest req;
+         req.add_prefixes("198.18.77.77");
+         v1::UnblockResponse resp;
+         grpc::ClientContext ctx;
+         return a.Unblock(&ctx, req, &resp);
+       },
+       C::NOT_FOUND, "no block for 198.18.77.77/32"},
+      {"disallow missing",
+       [](auto& a) {
+         v1::DisallowRequest req;
+         req.add_prefixes("198.18.77.0/24");
+         v1::DisallowResponse resp;
+         grpc::ClientContext ctx;
+         return a.Disallow(&ctx, req, &resp);
+       },
+       C::NOT_FOUND, "no allow entry"},
+      {"mode unspecified",
+       [](auto& a) {
+         v1::SetModeRequest req;
+         v1::SetModeResponse resp;
+         grpc::ClientContext ctx;
+         return a.SetMode(&ctx, req, &resp);
+       },
+       C::INVALID_ARGUMENT, "MODE_MONITOR or MODE_ENFORCE"},
+      {"mode unknown value",
+       [](auto& a) {
+         v1::SetModeRequest req;
+         req.set_mode(static_cast<v1::Mode>(42));
+         v1::SetModeResponse resp;
+         grpc::ClientContext ctx;
+         return a.SetMode(&ctx, req, &resp);
+       },
+       C::INVALID_ARGUMENT, "MODE_MONITOR or MODE_ENFORCE"},
+      {"list kind unknown",
+       [](auto& a) {
+         v1::ListRulesRequest req;
+         req.set_kind(static_cast<v1::RuleKind>(9));
+         v1::ListRulesResponse resp;
+         grpc::ClientContext ctx;
+         return a.ListRules(&ctx, req, &resp);
+       },
+       C::INVALID_ARGUMENT, "unknown rule kind"},
+  };
+  for (const Refusal& c : cases) {
+    SCOPED_TRACE(c.name);
+    const grpc::Status s = c.call(daemon_->api());
+    EXPECT_EQ(s.error_code(), c.code) << s.error_message();
+    EXPECT_NE(s.error_message().find(c.message_part), std::string::npos) << s.error_message();
+  }
+  // --force is the expert override where it makes sense.
+  EXPECT_TRUE(block(daemon_->api(), {"10.0.0.0/8"}, 0, true).ok());
+  // The CLI prints the server's message and exits 1; bad usage exits 2.
+  std::string out;
+  EXPECT_EQ(daemon_->ctl("block 198.18.100.5/24", &out), 1);
+  EXPECT_NE(out.find("did you mean 198.18.100.0/24?"), std::string::npos) << out;
+  EXPECT_EQ(daemon_->ctl("block 198.18.1.1 --ttl soon", &out), 2);
+  EXPECT_NE(out.find("not a duration"), std::string::npos) << out;
+  EXPECT_EQ(daemon_->ctl("mode loud", &out), 2);
+}
+
+TEST_F(DaemonTest, KillNineNeverLetsABlockedSourceThroughAndRestartRestoresRules) {
+  ctl_ok("protect on");
+  ctl_ok(std::string("block ") + NetnsLab::kAddrA + " --ttl 1h");
+  ctl_ok("block 198.18.50.0/24 --ttl 2h");
+  // The blocked source sends throughout the crash and the restart.
+  std::atomic<bool> stop{false};
+  std::thread sender([&] {
+    while (!stop) send_datagrams(lab_.ns_a, {NetnsLab::kAddrA}, NetnsLab::kAddrB, kPort, 10);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  daemon_->kill_daemon(SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const bool restarted = daemon_->start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  stop = true;
+  sender.join();
+  ASSERT_TRUE(restarted) << daemon_->log();
+  EXPECT_EQ(count_of(receive_by_source(rx_), NetnsLab::kAddrA), 0)
+      << "a packet from the blocked source got through during crash or restart";
+  v1::ListRulesResponse list;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(daemon_->api().ListRules(&ctx, {}, &list).ok());
+  ASSERT_EQ(list.rules_size(), 2);
+  const int64_t now = std::time(nullptr);
+  for (const auto& r : list.rules()) {
+    const int64_t left = r.expires_at().seconds() - now;
+    const int64_t ttl = r.prefix() == "198.18.50.0/24" ? 7200 : 3600;
+    EXPECT_GT(left, ttl - 60) << r.prefix();
+    EXPECT_LE(left, ttl) << r.prefix();
+  }
+  EXPECT_GT(list.rules(0).hits() + list.rules(1).hits(), 0u) << "hit counters survive";
+  std::string out = ctl_ok("status");
+  EXPECT_NE(out.find("adopted"), std::string::npos) << out;
+  EXPECT_NE(out.find("enforce"), std::string::npos) << "the mode survives a restart:\n" << out;
+}
+
+class SmallMapDaemonTest : public DaemonTest {
+ protected:
+  DaemonOptions options() const override { return {1000, ""}; }
+};
+
+TEST_F(SmallMapDaemonTest, FullMapIsResourceExhaustedAndNothingPartial) {
+  EXPECT_TRUE(block(daemon_->api(), {"198.18.1.1"}).ok());
+  std::vector<std::string> many;
+  for (int i = 0; i < 1500; i++)
+    many.push_back("10.1." + std::to_string(i / 256) + "." + std::to_string(i % 256));
+  const grpc::Status s = block(daemon_->api(), many);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_NE(s.error_message().find("nothing of this request was applied"), std::string::npos)
+      << s.error_message();
+  v1::ListRulesResponse list;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(daemon_->api().ListRules(&ctx, {}, &list).ok());
+  ASSERT_EQ(list.rules_size(), 1) << "only the earlier rule remains";
+  EXPECT_EQ(list.rules(0).prefix(), "198.18.1.1/32");
+}
+
+}  // namespace
+}  // namespace floodgate::test

@@ -1,0 +1,125 @@
+// A real floodgated in a test namespace: config, state and pins in unique temporary
+// places, started with nsenter so it sees bpffs, reached over its real Unix socket.
+// Everything is removed in the destructor, also when the test failed.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "floodgate/v1/floodgate.grpc.pb.h"
+#include "netns_lab.h"
+
+namespace floodgate::test {
+
+struct DaemonOptions {
+  uint32_t block_entries = 200'000;
+  std::string datapath_extra;  // lines appended under [datapath]
+};
+
+class DaemonLab {
+ public:
+  explicit DaemonLab(const NetnsLab& lab, DaemonOptions opts = {}) : lab_(lab) {
+    char tmpl[] = "/tmp/fgd-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    pin_dir_ = "/sys/fs/bpf/fgtest-" + std::to_string(getpid());
+    socket_ = dir_ + "/floodgate.sock";
+    config_ = dir_ + "/floodgate.toml";
+    std::ofstream(config_) << "[daemon]\ninterfaces = [\"" << lab.if_b << "\"]\nsocket = \""
+                           << socket_ << "\"\nstate_db = \"" << dir_ << "/state.db\"\npin_dir = \""
+                           << pin_dir_ << "\"\n[maps]\nblock_entries = " << opts.block_entries
+                           << "\nsource_entries = 65536\n[datapath]\nsample_every = 0\n"
+                           << opts.datapath_extra << "\n";
+  }
+  ~DaemonLab() {
+    kill_daemon(SIGKILL);
+    sh("nsenter --net=/run/netns/" + lab_.ns_b + " " + FLOODGATED_PATH + " -c " + config_ +
+       " --unload >/dev/null 2>&1");
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    std::filesystem::remove_all(pin_dir_, ec);
+  }
+  DaemonLab(const DaemonLab&) = delete;
+  DaemonLab& operator=(const DaemonLab&) = delete;
+
+  // Starts floodgated and waits until it answers GetStatus (10 s at most).
+  bool start() {
+    pid_ = fork();
+    if (pid_ == 0) {
+      const std::string net = "--net=/run/netns/" + lab_.ns_b;
+      const std::string log = dir_ + "/daemon.log";
+      freopen(log.c_str(), "a", stdout);
+      freopen(log.c_str(), "a", stderr);
+      execl("/usr/bin/nsenter", "nsenter", net.c_str(), FLOODGATED_PATH, "-c", config_.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // A channel made before the socket exists backs off for seconds; wait for the file.
+    for (int i = 0; i < 100 && !std::filesystem::exists(socket_); i++)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
+    args.SetMaxReceiveMessageSize(256 << 20);
+    channel_ =
+        grpc::CreateCustomChannel("unix:" + socket_, grpc::InsecureChannelCredentials(), args);
+    stub_ = v1::FloodgateService::NewStub(channel_);
+    for (int i = 0; i < 100; i++) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+      v1::GetStatusResponse r;
+      if (stub_->GetStatus(&ctx, v1::GetStatusRequest{}, &r).ok()) return true;
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) return pid_ = -1, false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  void kill_daemon(int sig) {
+    if (pid_ <= 0) return;
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+  // Runs floodgatectl with `args`; returns its exit code, output in *out.
+  int ctl(const std::string& args, std::string* out = nullptr) const {
+    const std::string cmd =
+        std::string(FLOODGATECTL_PATH) + " --socket " + socket_ + " " + args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string text;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) text.append(buf, n);
+    const int status = pclose(p);
+    if (out) *out = text;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  std::string log() const {
+    std::ifstream in(dir_ + "/daemon.log");
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+
+  v1::FloodgateService::Stub& api() { return *stub_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  const NetnsLab& lab_;
+  std::string dir_, pin_dir_, socket_, config_;
+  pid_t pid_ = -1;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::FloodgateService::Stub> stub_;
+};
+
+}  // namespace floodgate::test
