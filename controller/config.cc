@@ -207,6 +207,10 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
     r.rate("udp_packets", d.src[FG_VEC_UDP_PKTS]);
     r.rate("udp_bytes", d.src[FG_VEC_UDP_BYTES]);
     r.rate("icmp", d.src[FG_VEC_ICMP]);
+    r.rate("protected_syn", d.agg[FG_VEC_SYN]);
+    r.rate("protected_udp_packets", d.agg[FG_VEC_UDP_PKTS]);
+    r.rate("protected_udp_bytes", d.agg[FG_VEC_UDP_BYTES]);
+    r.rate("protected_icmp", d.agg[FG_VEC_ICMP]);
     uint32_t rep_violations = d.rep_threshold / FG_REP_ONE;
     uint64_t half_life = d.rep_half_life_ns / 1'000'000'000,
              ttl = d.rep_block_ttl_ns / 1'000'000'000;

@@ -84,6 +84,7 @@ class DataPlane {
   virtual Status remove_allow(const Prefix& p) = 0;
   virtual std::vector<Prefix> allows() const = 0;
   virtual Status set_portset(uint32_t index, const std::vector<uint16_t>& ports) = 0;
+  virtual Status add_protected(const Prefix& p, uint32_t agg_index) = 0;
   virtual Counters counters() const = 0;
 };
 
@@ -124,7 +125,7 @@ class Datapath : public DataPlane {
   Status set_portset(uint32_t index, const std::vector<uint16_t>& ports) override;
 
   // A protected destination prefix sharing the aggregate buckets of `agg_index`.
-  Status add_protected(const Prefix& p, uint32_t agg_index);
+  Status add_protected(const Prefix& p, uint32_t agg_index) override;
 
   // Summed over CPUs.
   Counters counters() const override;

@@ -63,6 +63,15 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
   std::vector<std::string> log;
   fg_config cfg = cfg_.datapath;
   cfg.layout_version = FG_LAYOUT_VERSION;
+  // Aggregate limits apply to the protected prefixes, each with its own buckets.
+  bool any_agg = false;
+  for (const fg_bucket_cfg& b : cfg.agg) any_agg |= b.interval_fp != 0;
+  cfg.agg_on = any_agg && !cfg_.protected_prefixes.empty();
+  for (uint32_t i = 0; i < cfg_.protected_prefixes.size(); i++) {
+    auto p = parse_prefix(cfg_.protected_prefixes[i]);
+    if (!p.ok()) return p.error();
+    if (auto s = dp_.add_protected(*p, i); !s) return s.error();
+  }
   // The operator's last `mode` command outlives restarts; the config file only seeds it.
   if (auto m = store_.setting("mode"))
     cfg.mode = *m == "enforce" ? FG_MODE_ENFORCE : FG_MODE_MONITOR;
