@@ -169,21 +169,22 @@ Status Datapath::write_lens(fg_list list, bool v6) {
   return map_update(bpf_map__fd(skel_->maps.prefix_lens), &key, &v, "prefix_lens");
 }
 
-Status Datapath::add_prefix(fg_list list, const Prefix& p, const void* value) {
-  static constexpr const char* kNames[] = {"allow", "block", "protected"};
-  const int fd = bpf_map__fd(list_map(list));
+bool Datapath::lookup_prefix(fg_list list, const Prefix& p, void* old) const {
   const fg_lpm_key key = p.lpm_key();
-  std::array<uint8_t, 64> old{};  // larger than any list's value
-  static_assert(sizeof(fg_block) <= sizeof(old) && sizeof(fg_protected) <= sizeof(old));
-  const bool exists = bpf_map_lookup_elem(fd, &key, old.data()) == 0;
+  return bpf_map_lookup_elem(bpf_map__fd(list_map(list)), &key, old) == 0;
+}
+
+Status Datapath::put_prefix(fg_list list, const Prefix& p, const void* value, bool existed) {
+  static constexpr const char* kNames[] = {"allow", "block", "protected"};
+  const fg_lpm_key key = p.lpm_key();
   PrefixLens& lens = lens_[FG_LENS_INDEX(list, !p.v4)];
-  if (!exists && !lens.can_add(key.prefixlen))
+  if (!existed && !lens.can_add(key.prefixlen))
     return resource_exhausted(std::string("the ") + kNames[list] + " list already uses " +
                               std::to_string(FG_MAX_PREFIX_LENS) + " " + (p.v4 ? "IPv4" : "IPv6") +
                               " prefix lengths (" + lens.describe(!p.v4) + "); express " + p.str() +
                               " with one of those lengths");
-  if (auto s = map_update(fd, &key, value, kNames[list]); !s) return s;
-  if (exists || !lens.add(key.prefixlen)) return Ok{};
+  if (auto s = map_update(bpf_map__fd(list_map(list)), &key, value, kNames[list]); !s) return s;
+  if (existed || !lens.add(key.prefixlen)) return Ok{};
   return write_lens(list, !p.v4);
 }
 
@@ -198,8 +199,13 @@ Status Datapath::remove_prefix(fg_list list, const Prefix& p) {
   return write_lens(list, !p.v4);
 }
 
-Status Datapath::add_block(const Prefix& p, const fg_block& value) {
-  return add_prefix(FG_LIST_BLOCK, p, &value);
+Result<std::optional<fg_block>> Datapath::add_block(const Prefix& p, const fg_block& value) {
+  fg_block old{};
+  fg_block v = value;
+  const bool existed = lookup_prefix(FG_LIST_BLOCK, p, &old);
+  if (existed) v.hits = old.hits;
+  if (auto s = put_prefix(FG_LIST_BLOCK, p, &v, existed); !s) return s.error();
+  return existed ? std::optional<fg_block>{old} : std::nullopt;
 }
 
 Status Datapath::remove_block(const Prefix& p) { return remove_prefix(FG_LIST_BLOCK, p); }
@@ -223,8 +229,9 @@ std::vector<BlockEntry> Datapath::blocks() const {
 }
 
 Status Datapath::add_allow(const Prefix& p) {
-  const fg_allow v{};
-  return add_prefix(FG_LIST_ALLOW, p, &v);
+  fg_allow v{};
+  const bool existed = lookup_prefix(FG_LIST_ALLOW, p, &v);  // keeps its hits
+  return put_prefix(FG_LIST_ALLOW, p, &v, existed);
 }
 
 Status Datapath::remove_allow(const Prefix& p) { return remove_prefix(FG_LIST_ALLOW, p); }
@@ -249,8 +256,10 @@ Status Datapath::set_portset(uint32_t index, const std::vector<uint16_t>& ports)
 Status Datapath::add_protected(const Prefix& p, uint32_t agg_index) {
   if (agg_index >= bpf_map__max_entries(skel_->maps.agg_state))
     return invalid_argument("aggregate index " + std::to_string(agg_index) + " out of range");
+  fg_protected old{};
+  const bool existed = lookup_prefix(FG_LIST_PROTECTED, p, &old);
   const fg_protected v{agg_index, 0};
-  return add_prefix(FG_LIST_PROTECTED, p, &v);
+  return put_prefix(FG_LIST_PROTECTED, p, &v, existed);
 }
 
 Counters Datapath::counters() const {

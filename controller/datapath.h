@@ -76,7 +76,9 @@ class DataPlane {
   virtual ~DataPlane() = default;
   virtual Status set_config(const fg_config& cfg) = 0;
   virtual fg_config config() const = 0;
-  virtual Status add_block(const Prefix& p, const fg_block& value) = 0;
+  // Adds or replaces the block for exactly p, keeping the hit counter of an entry it
+  // replaces; returns that entry's previous value.
+  virtual Result<std::optional<fg_block>> add_block(const Prefix& p, const fg_block& value) = 0;
   virtual Status remove_block(const Prefix& p) = 0;
   virtual std::optional<fg_block> find_block(const Prefix& p) const = 0;
   virtual std::vector<BlockEntry> blocks() const = 0;
@@ -110,9 +112,9 @@ class Datapath : public DataPlane {
   fg_config config() const override;
   bool adopted() const { return adopted_; }
 
-  // Adds or replaces the entry for exactly this prefix. A full map, or a prefix length
-  // beyond the FG_MAX_PREFIX_LENS the list may use, is RESOURCE_EXHAUSTED.
-  Status add_block(const Prefix& p, const fg_block& value) override;
+  // A full map, or a prefix length beyond the FG_MAX_PREFIX_LENS the list may use, is
+  // RESOURCE_EXHAUSTED.
+  Result<std::optional<fg_block>> add_block(const Prefix& p, const fg_block& value) override;
   Status remove_block(const Prefix& p) override;
   std::optional<fg_block> find_block(const Prefix& p) const override;
   std::vector<BlockEntry> blocks() const override;
@@ -147,7 +149,10 @@ class Datapath : public DataPlane {
  private:
   explicit Datapath(::floodgate_bpf* skel) : skel_(skel) {}
   ::bpf_map* list_map(fg_list list) const;
-  Status add_prefix(fg_list list, const Prefix& p, const void* value);
+  // Reads the entry for exactly p into `old` (the list's value type); true if it exists.
+  bool lookup_prefix(fg_list list, const Prefix& p, void* old) const;
+  // Writes the entry; `existed` from lookup_prefix decides whether a length is added.
+  Status put_prefix(fg_list list, const Prefix& p, const void* value, bool existed);
   Status remove_prefix(fg_list list, const Prefix& p);
   Status write_lens(fg_list list, bool v6);
   Status rebuild_lens();  // from the maps' contents, after adopting them

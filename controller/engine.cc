@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 namespace floodgate {
 namespace {
@@ -105,12 +106,9 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
       if (auto s = dp_.add_allow(r.prefix); !s) return s.error();
       continue;
     }
-    fg_block v = block_value(r, now_unix);
-    if (auto old = dp_.find_block(r.prefix))
-      v.hits = old->hits;
-    else
-      readded++;
-    if (auto s = dp_.add_block(r.prefix, v); !s) return s.error();
+    auto old = dp_.add_block(r.prefix, block_value(r, now_unix));  // keeps hits
+    if (!old.ok()) return old.error();
+    if (!old->has_value()) readded++;
   }
   if (readded)
     log.push_back("re-added " + std::to_string(readded) + " blocks missing from the maps");
@@ -135,11 +133,12 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
 Result<std::vector<Prefix>> Engine::parse_all(const std::vector<std::string>& texts) const {
   if (texts.empty()) return invalid_argument("give at least one prefix, e.g. 192.0.2.0/24");
   std::vector<Prefix> out;
-  std::set<std::string> seen;
+  out.reserve(texts.size());
+  std::unordered_set<std::string> seen;
   for (const std::string& t : texts) {
     auto p = parse_prefix(t);
     if (!p.ok()) return p.error();
-    if (seen.insert(p->str()).second) out.push_back(*p);
+    if (seen.insert(rule_key(RuleKind::kBlock, *p)).second) out.push_back(*p);
   }
   return out;
 }
@@ -192,20 +191,20 @@ Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Call
       replaced.push_back(it->second);
   if (auto s = store_.put_rules(records); !s) return refuse(s.error());
   std::vector<std::pair<Prefix, std::optional<fg_block>>> applied;
+  applied.reserve(records.size());
   for (const RuleRecord& r : records) {
-    std::optional<fg_block> old = dp_.find_block(r.prefix);
-    fg_block v = block_value(r, now);
-    if (old) v.hits = old->hits;
-    if (auto s = dp_.add_block(r.prefix, v); !s) {
-      for (auto& [p, prev] : applied) (void)(prev ? dp_.add_block(p, *prev) : dp_.remove_block(p));
+    auto old = dp_.add_block(r.prefix, block_value(r, now));
+    if (!old.ok()) {
+      const Error& e = old.error();
+      for (auto& [p, prev] : applied)
+        (void)(prev ? dp_.add_block(p, *prev).ok() : dp_.remove_block(p).ok());
       std::vector<Prefix> added;
       for (const RuleRecord& x : records) added.push_back(x.prefix);
       (void)store_.delete_rules(RuleKind::kBlock, added);
       (void)store_.put_rules(replaced);
-      return refuse(
-          Error{s.error().code, s.error().message + "; nothing of this request was applied"});
+      return refuse(Error{e.code, e.message + "; nothing of this request was applied"});
     }
-    applied.emplace_back(r.prefix, old);
+    applied.emplace_back(r.prefix, *old);
   }
   for (const RuleRecord& r : records) rules_[rule_key(RuleKind::kBlock, r.prefix)] = r;
   audit(c, "block", detail + (ttl ? " ttl " + duration_text(ttl) : " no expiry"), "ok");

@@ -8,7 +8,8 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-constexpr size_t kRateWindow = 5;  // seconds of history behind packets_per_second
+constexpr size_t kRateWindow = 5;         // seconds of history behind packets_per_second
+constexpr size_t kMaxRulesEchoed = 1000;  // BlockResponse.rules (see the proto)
 
 grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext* ctx, const grpc::Status& s) {
   auto* r = ctx->DefaultReactor();
@@ -177,7 +178,9 @@ grpc::ServerUnaryReactor* Service::Block(grpc::CallbackServerContext* ctx,
   p.force = req->force();
   auto r = engine_.block(p, caller_of(ctx));
   if (!r.ok()) return finish(ctx, to_grpc(r.error()));
-  for (const RuleRecord& rec : *r) to_proto(rec, 0, resp->add_rules());
+  resp->set_count(r->size());
+  if (r->size() <= kMaxRulesEchoed)
+    for (const RuleRecord& rec : *r) to_proto(rec, 0, resp->add_rules());
   return finish(ctx, grpc::Status::OK);
 }
 

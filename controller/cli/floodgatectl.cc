@@ -311,13 +311,13 @@ int main(int argc, char** argv) {
     v1::BlockResponse r;
     if ((rc = client.call(&S::Block, req, &r))) return rc;
     if (o.json) return print_json(r), 0;
-    if (r.rules_size() <= 20) {
+    if (r.rules_size() > 0 && r.rules_size() <= 20) {
       for (const auto& rule : r.rules())
         std::printf("blocked %s (%s)\n", rule.prefix().c_str(),
                     rule.has_expires_at() ? ("expires in " + left(rule.expires_at())).c_str()
                                           : "no expiry");
     } else {
-      std::printf("blocked %d prefixes\n", r.rules_size());
+      std::printf("blocked %llu prefixes\n", static_cast<unsigned long long>(r.count()));
     }
     return 0;
   }
