@@ -141,7 +141,7 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
   c.datapath = default_config();
   c.reflection_ports = default_reflection_ports();
 
-  for (const char* section : {"daemon", "rules", "maps", "datapath", "network"}) {
+  for (const char* section : {"daemon", "rules", "maps", "datapath", "network", "metrics"}) {
     const toml::node* n = root.get(section);
     if (n && !n->is_table())
       return invalid_argument(where(origin, n->source()) + ": [" + section + "] must be a table");
@@ -262,9 +262,23 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
     r.strings("protected", c.protected_prefixes);
     if (!r.finish()) return *r.error;
   }
+  {
+    const toml::table* t = section("metrics");
+    Reader r(t ? *t : kEmpty, origin, "metrics.");
+    r.get("listen", c.metrics_listen);
+    if (!r.finish()) return *r.error;
+    const std::string& l = c.metrics_listen;
+    const bool loopback =
+        l.rfind("127.", 0) == 0 || l.rfind("[::1]:", 0) == 0 || l.rfind("localhost:", 0) == 0;
+    if (!l.empty() && (!loopback || l.find(':') == std::string::npos))
+      return invalid_argument(where(origin, t->get("listen")->source()) +
+                              ": metrics.listen must be a loopback address with a port, e.g. "
+                              "\"127.0.0.1:9108\" (the metrics have no authentication); \"\" "
+                              "turns them off");
+  }
   for (const auto& [k, v] : root) {
-    static const std::set<std::string> kKnown = {"daemon",   "rules",    "maps",
-                                                 "datapath", "contacts", "network"};
+    static const std::set<std::string> kKnown = {"daemon",   "rules",   "maps",   "datapath",
+                                                 "contacts", "network", "metrics"};
     if (!kKnown.count(std::string(k.str())))
       return invalid_argument(where(origin, v.source()) + ": unknown section " +
                               std::string(k.str()) + " (see config/floodgate.example.toml)");

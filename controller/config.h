@@ -23,6 +23,8 @@ struct DaemonConfig {
   std::string state_db = "/var/lib/floodgate/floodgate.db";
   std::string pin_dir = "/sys/fs/bpf/floodgate";
   std::string log_level = "info";
+  // [metrics]: Prometheus /metrics on a loopback address; "" = off.
+  std::string metrics_listen = "127.0.0.1:9108";
   // [rules]
   int64_t default_ttl_s = 3600;  // for blocks given without --ttl; 0 = never expire
   int64_t max_ttl_s = 7 * 24 * 3600;

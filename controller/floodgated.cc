@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "metrics.h"
 #include "service.h"
 
 using namespace floodgate;
@@ -122,6 +123,26 @@ int run(const DaemonConfig& cfg) {
     return names;
   };
   Service service(engine, info);
+
+  std::unique_ptr<MetricsServer> metrics;
+  if (!cfg.metrics_listen.empty()) {
+    MetricsSource src;
+    src.counters = info.counters;
+    src.block_rules = [&] { return engine.count(RuleKind::kBlock); };
+    src.allow_rules = [&] { return engine.count(RuleKind::kAllow); };
+    src.enforcing = [&] { return engine.mode() == FG_MODE_ENFORCE; };
+    src.interfaces = [&] {
+      std::vector<std::pair<std::string, std::string>> v;
+      for (size_t i = 0; i < atts.size(); i++)
+        v.emplace_back(cfg.interfaces[i],
+                       atts[i]->mode() == AttachMode::kNative ? "native" : "generic");
+      return v;
+    };
+    auto m = MetricsServer::start(cfg.metrics_listen, std::move(src));
+    if (!m.ok()) return spdlog::error("{}", m.error().message), 1;
+    metrics = std::move(*m);
+    spdlog::info("metrics on http://{}/metrics", cfg.metrics_listen);
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(cfg.socket_path).parent_path(), ec);

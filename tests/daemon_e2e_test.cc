@@ -283,6 +283,46 @@ TEST_F(DaemonTest, KillNineNeverLetsABlockedSourceThroughAndRestartRestoresRules
   EXPECT_NE(out.find("enforce"), std::string::npos) << "the mode survives a restart:\n" << out;
 }
 
+// GET http://127.0.0.1:9108/metrics from inside namespace ns; the whole response.
+std::string scrape_metrics(const std::string& ns) {
+  std::string text;
+  in_netns(ns, [&] {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(9108);
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    timeval tv{2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0) {
+      const std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+      (void)!write(fd, req.data(), req.size());
+      char buf[8192];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof(buf))) > 0) text.append(buf, static_cast<size_t>(n));
+    }
+    close(fd);
+  });
+  return text;
+}
+
+TEST_F(DaemonTest, MetricsShowDropsRulesModeAndAttachment) {
+  ctl_ok("protect on");
+  ctl_ok(std::string("block ") + NetnsLab::kAddrA);
+  exchange();
+  const std::string m = scrape_metrics(lab_.ns_b);
+  ASSERT_NE(m.find("200 OK"), std::string::npos) << m;
+  EXPECT_NE(m.find("floodgate_packets_total{reason=\"blocked\",verdict=\"drop\"} " +
+                   std::to_string(kCount)),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("floodgate_rules{kind=\"block\"} 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("floodgate_enforcing 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("floodgate_attached{interface=\"" + lab_.if_b + "\",mode=\"native\"} 1"),
+            std::string::npos)
+      << m;
+}
+
 class SmallMapDaemonTest : public DaemonTest {
  protected:
   DaemonOptions options() const override { return {1000, ""}; }

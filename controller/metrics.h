@@ -1,0 +1,41 @@
+// Prometheus /metrics: the data path's counters, rules, mode and attachments, read from
+// the maps at scrape time (nothing is copied on the packet path or by a timer).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "datapath.h"
+#include "result.h"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace floodgate {
+
+struct MetricsSource {
+  std::function<Counters()> counters;
+  std::function<size_t()> block_rules;
+  std::function<size_t()> allow_rules;
+  std::function<bool()> enforcing;
+  // (interface name, "native"|"generic") per attachment.
+  std::function<std::vector<std::pair<std::string, std::string>>()> interfaces;
+};
+
+class MetricsServer {
+ public:
+  // Serves http://ADDRESS/metrics; ADDRESS must be a loopback address with a port.
+  static Result<std::unique_ptr<MetricsServer>> start(const std::string& address,
+                                                      MetricsSource source);
+  ~MetricsServer();
+
+ private:
+  MetricsServer() = default;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::shared_ptr<class Collector> collector_;
+};
+
+}  // namespace floodgate
