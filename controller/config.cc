@@ -141,7 +141,8 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
   c.datapath = default_config();
   c.reflection_ports = default_reflection_ports();
 
-  for (const char* section : {"daemon", "rules", "maps", "datapath", "network", "metrics"}) {
+  for (const char* section :
+       {"daemon", "rules", "maps", "datapath", "network", "metrics", "events"}) {
     const toml::node* n = root.get(section);
     if (n && !n->is_table())
       return invalid_argument(where(origin, n->source()) + ": [" + section + "] must be a table");
@@ -276,9 +277,14 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
                               "\"127.0.0.1:9108\" (the metrics have no authentication); \"\" "
                               "turns them off");
   }
+  {
+    Reader r(section("events") ? *section("events") : kEmpty, origin, "events.");
+    r.get("drop_alert_pps", c.drop_alert_pps);
+    if (!r.finish()) return *r.error;
+  }
   for (const auto& [k, v] : root) {
-    static const std::set<std::string> kKnown = {"daemon",   "rules",   "maps",   "datapath",
-                                                 "contacts", "network", "metrics"};
+    static const std::set<std::string> kKnown = {"daemon",   "rules",   "maps",    "datapath",
+                                                 "contacts", "network", "metrics", "events"};
     if (!kKnown.count(std::string(k.str())))
       return invalid_argument(where(origin, v.source()) + ": unknown section " +
                               std::string(k.str()) + " (see config/floodgate.example.toml)");

@@ -25,6 +25,8 @@ struct DaemonConfig {
   std::string log_level = "info";
   // [metrics]: Prometheus /metrics on a loopback address; "" = off.
   std::string metrics_listen = "127.0.0.1:9108";
+  // [events]: a `watch` event when drops exceed this many packets/s (0 = never).
+  uint64_t drop_alert_pps = 1000;
   // [rules]
   int64_t default_ttl_s = 3600;  // for blocks given without --ttl; 0 = never expire
   int64_t max_ttl_s = 7 * 24 * 3600;

@@ -41,8 +41,13 @@ int64_t unix_now() {
       .count();
 }
 
-Engine::Engine(DataPlane& dp, Store& store, const DaemonConfig& cfg)
-    : dp_(dp), store_(store), cfg_(cfg) {}
+Engine::Engine(DataPlane& dp, Store& store, const DaemonConfig& cfg, EventBus* events)
+    : dp_(dp), store_(store), cfg_(cfg), events_(events) {}
+
+void Engine::publish(EventKind kind, const std::string& subject, const std::string& detail,
+                     const std::string& actor) {
+  if (events_) events_->publish({unix_now(), kind, subject, detail, actor});
+}
 
 fg_block Engine::block_value(const RuleRecord& r, int64_t now_unix) const {
   fg_block b{};
@@ -208,6 +213,12 @@ Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Call
   }
   for (const RuleRecord& r : records) rules_[rule_key(RuleKind::kBlock, r.prefix)] = r;
   audit(c, "block", detail + (ttl ? " ttl " + duration_text(ttl) : " no expiry"), "ok");
+  publish(
+      EventKind::kBlock,
+      records.size() == 1 ? records[0].prefix.str() : std::to_string(records.size()) + " prefixes",
+      (ttl ? "ttl " + duration_text(ttl) : "no expiry") +
+          (req.reason.empty() ? "" : ", " + req.reason),
+      c.who);
   return records;
 }
 
@@ -229,6 +240,7 @@ Result<std::vector<Prefix>> Engine::unblock(const std::vector<std::string>& text
     rules_.erase(rule_key(RuleKind::kBlock, p));
   }
   audit(c, "unblock", join(*parsed), "ok");
+  publish(EventKind::kUnblock, join(*parsed), "", c.who);
   return *parsed;
 }
 
@@ -260,6 +272,7 @@ Result<std::vector<RuleRecord>> Engine::allow(const std::vector<std::string>& te
   }
   for (const RuleRecord& r : records) rules_[rule_key(RuleKind::kAllow, r.prefix)] = r;
   audit(c, "allow", join(*parsed), "ok");
+  publish(EventKind::kAllow, join(*parsed), reason, c.who);
   return records;
 }
 
@@ -278,6 +291,7 @@ Result<std::vector<Prefix>> Engine::disallow(const std::vector<std::string>& tex
     rules_.erase(rule_key(RuleKind::kAllow, p));
   }
   audit(c, "disallow", join(*parsed), "ok");
+  publish(EventKind::kDisallow, join(*parsed), "", c.who);
   return *parsed;
 }
 
@@ -290,6 +304,8 @@ Result<fg_mode> Engine::set_mode(fg_mode mode, const Caller& c) {
   cfg.mode = static_cast<uint8_t>(mode);
   if (auto s = dp_.set_config(cfg); !s) return s.error();
   audit(c, "mode", name, "ok");
+  publish(EventKind::kMode, name,
+          std::string("was ") + (previous == FG_MODE_ENFORCE ? "enforce" : "monitor"), c.who);
   return previous;
 }
 
@@ -331,6 +347,7 @@ std::vector<std::string> Engine::record_auto_blocks(int64_t now_unix) {
   std::vector<std::string> log;
   for (RuleRecord& r : found) {
     log.push_back("auto-block " + r.prefix.str() + " (reputation)");
+    publish(EventKind::kAutoBlock, r.prefix.str(), r.reason, r.created_by);
     rules_[rule_key(RuleKind::kBlock, r.prefix)] = std::move(r);
   }
   return log;
@@ -348,6 +365,8 @@ std::vector<std::string> Engine::tick(int64_t now_unix) {
       (void)(kind == RuleKind::kBlock ? dp_.remove_block(p) : dp_.remove_allow(p));
       rules_.erase(rule_key(kind, p));
       log.push_back("expired " + p.str());
+      publish(EventKind::kExpire, p.str(), kind == RuleKind::kBlock ? "block" : "allow",
+              "floodgate (expiry)");
       (void)store_.audit({now_unix, "floodgate (expiry)", "expire", p.str(), "ok"});
     }
   }

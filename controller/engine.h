@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "datapath.h"
+#include "events.h"
 #include "store.h"
 
 namespace floodgate {
@@ -37,7 +38,8 @@ struct RuleView {
 
 class Engine {
  public:
-  Engine(DataPlane& dp, Store& store, const DaemonConfig& cfg);
+  // `events` may be null (no one watches).
+  Engine(DataPlane& dp, Store& store, const DaemonConfig& cfg, EventBus* events = nullptr);
 
   // Applies the configured data path settings and the stored mode, then reconciles the
   // store with the maps: expired rules are removed, rules missing from the maps are
@@ -65,11 +67,14 @@ class Engine {
   fg_block block_value(const RuleRecord& r, int64_t now_unix) const;
   void audit(const Caller& c, const std::string& action, const std::string& detail,
              const std::string& result);
+  void publish(EventKind kind, const std::string& subject, const std::string& detail,
+               const std::string& actor);
   std::vector<std::string> record_auto_blocks(int64_t now_unix);
 
   DataPlane& dp_;
   Store& store_;
   const DaemonConfig& cfg_;
+  EventBus* events_;
   mutable std::mutex mu_;  // one writer at a time over store + maps
   // Mirror of the store's rules, by rule_key(): kind, then address, then length.
   std::map<std::string, RuleRecord> rules_;

@@ -15,10 +15,12 @@
 #include <atomic>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "config.h"
 #include "engine.h"
 #include "metrics.h"
+#include "samples.h"
 #include "service.h"
 
 using namespace floodgate;
@@ -79,7 +81,9 @@ int run(const DaemonConfig& cfg) {
   if (!dp.ok()) return spdlog::error("{}", dp.error().message), 1;
   spdlog::info("{} the program's maps in {}", (*dp)->adopted() ? "adopted" : "pinned", cfg.pin_dir);
 
-  Engine engine(**dp, **store, cfg);
+  EventBus events;
+  TopTalkers top;
+  Engine engine(**dp, **store, cfg, &events);
   auto started = engine.start(unix_now());
   if (!started.ok()) return spdlog::error("{}", started.error().message), 1;
   for (const std::string& line : *started) spdlog::info("reconcile: {}", line);
@@ -111,6 +115,9 @@ int run(const DaemonConfig& cfg) {
   };
   info.interface_names = [&] { return cfg.interfaces; };
   info.counters = [&] { return (*dp)->counters(); };
+  info.top = &top;
+  info.events = &events;
+  info.sample_every = [&] { return (*dp)->config().sample_every; };
   info.adopted = (*dp)->adopted();
   info.started_at = unix_now();
   info.unload = [&] {
@@ -160,14 +167,54 @@ int run(const DaemonConfig& cfg) {
   chmod(cfg.socket_path.c_str(), 0660);  // access control: root and the socket's group
   spdlog::info("listening on unix:{}", cfg.socket_path);
 
+  // Sampled drops feed `floodgatectl top`.
+  std::atomic<bool> stopping{false};
+  auto on_sample = [](void* ctx, void* data, size_t size) -> int {
+    if (size < sizeof(fg_sample)) return 0;
+    if (auto s = parse_sample(*static_cast<const fg_sample*>(data)))
+      static_cast<TopTalkers*>(ctx)->add(*s);
+    return 0;
+  };
+  ring_buffer* rb = ring_buffer__new((*dp)->events_fd(), on_sample, &top, nullptr);
+  if (!rb) return spdlog::error("cannot read the events ring buffer: {}", std::strerror(errno)), 1;
+  std::thread sampler([&] {
+    while (!stopping) ring_buffer__poll(rb, 250);
+  });
+
   // The main thread is the ticker and the signal handler.
+  Counters last = (*dp)->counters();
+  int64_t last_alert = 0;
   for (;;) {
     timespec one_second{1, 0};
     const int sig = sigtimedwait(&sigs, nullptr, &one_second);
     if (sig == SIGINT || sig == SIGTERM) break;
     for (const std::string& line : engine.tick(unix_now())) spdlog::info("{}", line);
     service.sample_counters();
+    // A sustained-drops event, at most every 10 s, naming the main reason.
+    const Counters now = (*dp)->counters();
+    uint64_t dropped = 0, top_count = 0;
+    uint32_t top_reason = 0;
+    for (uint32_t r = FG_R_FIRST_DROP; r < FG_R_MAX; r++) {
+      const uint64_t d = (now[r].drop_packets + now[r].pass_packets) -
+                         (last[r].drop_packets + last[r].pass_packets);
+      dropped += d;
+      if (d > top_count) top_count = d, top_reason = r;
+    }
+    last = now;
+    if (cfg.drop_alert_pps && dropped > cfg.drop_alert_pps && unix_now() - last_alert >= 10) {
+      last_alert = unix_now();
+      const bool enforcing = engine.mode() == FG_MODE_ENFORCE;
+      events.publish({unix_now(), EventKind::kDrops, std::to_string(dropped) + " pkt/s",
+                      std::string(enforcing ? "dropping" : "would drop (monitor mode)") +
+                          ", mostly " + fg_reason_name(static_cast<fg_reason>(top_reason)),
+                      "floodgate"});
+      spdlog::warn("{} {} packets/s, mostly {}", enforcing ? "dropping" : "would drop", dropped,
+                   fg_reason_name(static_cast<fg_reason>(top_reason)));
+    }
   }
+  stopping = true;
+  sampler.join();
+  ring_buffer__free(rb);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (unloaded)
     spdlog::info("unloaded: program detached, pins removed");

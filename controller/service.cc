@@ -3,6 +3,9 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <deque>
+#include <mutex>
+
 namespace floodgate {
 namespace {
 
@@ -69,6 +72,90 @@ v1::Mode mode_to_proto(fg_mode m) {
 std::vector<std::string> strings(const google::protobuf::RepeatedPtrField<std::string>& f) {
   return {f.begin(), f.end()};
 }
+
+v1::EventKind kind_to_proto(EventKind k) {
+  switch (k) {
+    case EventKind::kBlock:
+      return v1::EVENT_KIND_BLOCK;
+    case EventKind::kUnblock:
+      return v1::EVENT_KIND_UNBLOCK;
+    case EventKind::kExpire:
+      return v1::EVENT_KIND_EXPIRE;
+    case EventKind::kAutoBlock:
+      return v1::EVENT_KIND_AUTO_BLOCK;
+    case EventKind::kAllow:
+      return v1::EVENT_KIND_ALLOW;
+    case EventKind::kDisallow:
+      return v1::EVENT_KIND_DISALLOW;
+    case EventKind::kMode:
+      return v1::EVENT_KIND_MODE;
+    case EventKind::kDrops:
+      return v1::EVENT_KIND_DROPS;
+  }
+  return v1::EVENT_KIND_UNSPECIFIED;
+}
+
+// One WatchEvents stream: events queue up here (bounded) and are written one at a time,
+// as the callback API allows a single outstanding write.
+class WatchReactor : public grpc::ServerWriteReactor<v1::WatchEventsResponse> {
+ public:
+  explicit WatchReactor(EventBus& bus) : bus_(bus) {
+    id_ = bus_.subscribe([this](const Event& e) { enqueue(e); });
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard lock(mu_);
+    queue_.pop_front();
+    if (!ok) return finish_locked();
+    write_next_locked();
+  }
+  void OnCancel() override {
+    std::lock_guard lock(mu_);
+    finish_locked();
+  }
+  void OnDone() override {
+    bus_.unsubscribe(id_);
+    delete this;
+  }
+
+ private:
+  static constexpr size_t kMaxQueued = 10'000;
+
+  void enqueue(const Event& e) {
+    std::lock_guard lock(mu_);
+    if (finished_) return;
+    if (queue_.size() >= kMaxQueued) {
+      lost_++;
+      return;
+    }
+    v1::WatchEventsResponse m;
+    auto* ev = m.mutable_event();
+    *ev->mutable_time() = TimeUtil::SecondsToTimestamp(e.at);
+    ev->set_kind(kind_to_proto(e.kind));
+    ev->set_subject(e.subject);
+    ev->set_detail(e.detail);
+    ev->set_actor(e.actor);
+    m.set_lost(lost_);
+    lost_ = 0;
+    queue_.push_back(std::move(m));
+    if (queue_.size() == 1) write_next_locked();
+  }
+  void write_next_locked() {
+    if (!queue_.empty() && !finished_) StartWrite(&queue_.front());
+  }
+  void finish_locked() {
+    if (finished_) return;
+    finished_ = true;
+    Finish(grpc::Status::OK);
+  }
+
+  EventBus& bus_;
+  int id_ = 0;
+  std::mutex mu_;
+  std::deque<v1::WatchEventsResponse> queue_;  // front() is being written
+  uint64_t lost_ = 0;
+  bool finished_ = false;
+};
 
 }  // namespace
 
@@ -238,6 +325,32 @@ grpc::ServerUnaryReactor* Service::SetProtection(grpc::CallbackServerContext* ct
   resp->set_mode(mode_to_proto(mode));
   resp->set_previous_mode(mode_to_proto(*r));
   return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::TopSources(grpc::CallbackServerContext* ctx,
+                                              const v1::TopSourcesRequest* req,
+                                              v1::TopSourcesResponse* resp) {
+  const uint32_t every = info_.sample_every ? info_.sample_every() : 0;
+  const size_t limit = req->limit() == 0 ? 10 : req->limit();
+  if (info_.top) {
+    for (const TopSource& t : info_.top->top(limit, every)) {
+      auto* o = resp->add_sources();
+      o->set_source(t.source);
+      o->set_samples(t.samples);
+      o->set_estimated_packets_per_second(t.packets_per_second);
+      o->set_top_reason(fg_reason_name(static_cast<fg_reason>(t.top_reason)));
+      o->set_protocol(t.l4proto);
+      o->set_top_destination_port(t.top_dport);
+    }
+    *resp->mutable_window() = TimeUtil::SecondsToDuration(info_.top->window().count());
+  }
+  resp->set_sample_every(every);
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerWriteReactor<v1::WatchEventsResponse>* Service::WatchEvents(
+    grpc::CallbackServerContext*, const v1::WatchEventsRequest*) {
+  return new WatchReactor(*info_.events);
 }
 
 grpc::ServerUnaryReactor* Service::Unload(grpc::CallbackServerContext* ctx,

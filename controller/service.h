@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "engine.h"
+#include "events.h"
 #include "floodgate/v1/floodgate.grpc.pb.h"
+#include "samples.h"
 
 namespace floodgate {
 
@@ -19,6 +21,9 @@ struct DaemonInfo {
   std::function<std::vector<std::string>()> interface_names;  // same order
   std::function<Counters()> counters;
   std::function<std::vector<std::string>()> unload;  // detaches and unpins; returns names
+  TopTalkers* top = nullptr;
+  EventBus* events = nullptr;
+  std::function<uint32_t()> sample_every;
   bool adopted = false;
   int64_t started_at = 0;
 };
@@ -53,6 +58,10 @@ class Service final : public v1::FloodgateService::CallbackService {
                                           v1::SetProtectionResponse*) override;
   grpc::ServerUnaryReactor* Unload(grpc::CallbackServerContext*, const v1::UnloadRequest*,
                                    v1::UnloadResponse*) override;
+  grpc::ServerUnaryReactor* TopSources(grpc::CallbackServerContext*, const v1::TopSourcesRequest*,
+                                       v1::TopSourcesResponse*) override;
+  grpc::ServerWriteReactor<v1::WatchEventsResponse>* WatchEvents(
+      grpc::CallbackServerContext*, const v1::WatchEventsRequest*) override;
 
  private:
   Engine& engine_;

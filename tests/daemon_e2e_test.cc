@@ -323,9 +323,55 @@ TEST_F(DaemonTest, MetricsShowDropsRulesModeAndAttachment) {
       << m;
 }
 
+TEST_F(DaemonTest, WatchStreamsRuleAndModeEventsInOrder) {
+  grpc::ClientContext ctx;
+  auto stream = daemon_->api().WatchEvents(&ctx, v1::WatchEventsRequest{});
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // subscribed before acting
+  ctl_ok(std::string("block ") + NetnsLab::kAddrA + " --ttl 1h --reason watch-test");
+  ctl_ok(std::string("unblock ") + NetnsLab::kAddrA);
+  ctl_ok("protect on");
+  std::vector<v1::WatchEventsResponse> got(3);
+  for (auto& m : got) ASSERT_TRUE(stream->Read(&m));
+  EXPECT_EQ(got[0].event().kind(), v1::EVENT_KIND_BLOCK);
+  EXPECT_EQ(got[0].event().subject(), "198.18.100.1/32");
+  EXPECT_NE(got[0].event().detail().find("watch-test"), std::string::npos);
+  EXPECT_NE(got[0].event().actor().find("uid"), std::string::npos) << got[0].event().actor();
+  EXPECT_EQ(got[1].event().kind(), v1::EVENT_KIND_UNBLOCK);
+  EXPECT_EQ(got[2].event().kind(), v1::EVENT_KIND_MODE);
+  EXPECT_EQ(got[2].event().subject(), "enforce");
+  ctx.TryCancel();
+  stream->Finish();
+}
+
+class SampledDaemonTest : public DaemonTest {
+ protected:
+  DaemonOptions options() const override { return {200'000, 1, ""}; }
+};
+
+TEST_F(SampledDaemonTest, TopNamesTheBlockedSourceFromSamples) {
+  ctl_ok("protect on");
+  ctl_ok(std::string("block ") + NetnsLab::kAddrA);
+  exchange();
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // the sampler polls every 250 ms
+  v1::TopSourcesRequest req;
+  v1::TopSourcesResponse r;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(daemon_->api().TopSources(&ctx, req, &r).ok());
+  ASSERT_GE(r.sources_size(), 1);
+  EXPECT_EQ(r.sources(0).source(), "198.18.100.1/32");
+  EXPECT_EQ(r.sources(0).samples(), static_cast<uint64_t>(kCount)) << "1 in 1 sampled";
+  EXPECT_EQ(r.sources(0).top_reason(), "blocked");
+  EXPECT_EQ(r.sources(0).protocol(), 17u);
+  EXPECT_EQ(r.sources(0).top_destination_port(), kPort);
+  EXPECT_EQ(r.sample_every(), 1u);
+  const std::string out = ctl_ok("top");
+  EXPECT_NE(out.find("198.18.100.1/32"), std::string::npos) << out;
+  EXPECT_NE(out.find("udp/9999"), std::string::npos) << out;
+}
+
 class SmallMapDaemonTest : public DaemonTest {
  protected:
-  DaemonOptions options() const override { return {1000, ""}; }
+  DaemonOptions options() const override { return {1000, 0, ""}; }
 };
 
 TEST_F(SmallMapDaemonTest, FullMapIsResourceExhaustedAndNothingPartial) {

@@ -21,6 +21,7 @@ namespace floodgate::test {
 
 struct DaemonOptions {
   uint32_t block_entries = 200'000;
+  uint32_t sample_every = 0;
   std::string datapath_extra;  // lines appended under [datapath]
 };
 
@@ -35,7 +36,8 @@ class DaemonLab {
     std::ofstream(config_) << "[daemon]\ninterfaces = [\"" << lab.if_b << "\"]\nsocket = \""
                            << socket_ << "\"\nstate_db = \"" << dir_ << "/state.db\"\npin_dir = \""
                            << pin_dir_ << "\"\n[maps]\nblock_entries = " << opts.block_entries
-                           << "\nsource_entries = 65536\n[datapath]\nsample_every = 0\n"
+                           << "\nsource_entries = 65536\n[datapath]\nsample_every = "
+                           << opts.sample_every << "\n"
                            << opts.datapath_extra << "\n";
   }
   ~DaemonLab() {

@@ -6,8 +6,10 @@
 
 #include "bucket.h"
 #include "defaults.h"
+#include "packet_builder.h"
 #include "prefix.h"
 #include "prefix_lens.h"
+#include "samples.h"
 
 namespace floodgate {
 namespace {
@@ -88,6 +90,76 @@ TEST(PrefixLens, LimitsDistinctLengthsCountingReserved) {
   v4.add(120);
   EXPECT_EQ(v4.describe(false), "/32, /24");
   EXPECT_EQ(PrefixLens().describe(false), "none");
+}
+
+fg_sample sample_of(const std::vector<uint8_t>& frame, uint32_t reason) {
+  fg_sample s{};
+  s.reason = reason;
+  s.pkt_len = static_cast<uint32_t>(frame.size());
+  s.cap_len = static_cast<uint32_t>(std::min<size_t>(frame.size(), FG_SAMPLE_BYTES));
+  std::memcpy(s.data, frame.data(), s.cap_len);
+  return s;
+}
+
+TEST(Samples, ParsesSourceProtocolAndPort) {
+  using test::PacketBuilder;
+  auto v4 = parse_sample(sample_of(
+      PacketBuilder().ipv4("198.18.0.7", "198.19.0.1").tcp(1, 443).bytes(), FG_R_SYN_RATE));
+  ASSERT_TRUE(v4.has_value());
+  EXPECT_EQ(v4->source.str(), "198.18.0.7/32");
+  EXPECT_EQ(v4->l4proto, 6);
+  EXPECT_EQ(v4->dport, 443);
+  EXPECT_EQ(v4->reason, static_cast<uint32_t>(FG_R_SYN_RATE));
+  auto v6 = parse_sample(sample_of(PacketBuilder()
+                                       .ipv6("2001:db8::9", "2001:db8::1")
+                                       .vlan(0x88a8)
+                                       .vlan()
+                                       .udp(123, 53)
+                                       .payload(400)
+                                       .bytes(),
+                                   FG_R_REFLECTION));
+  ASSERT_TRUE(v6.has_value());
+  EXPECT_EQ(v6->source.str(), "2001:db8::9/128");
+  EXPECT_EQ(v6->l4proto, 17);
+  EXPECT_EQ(v6->dport, 53);
+  EXPECT_EQ(v6->bytes, 14u + 8 + 40 + 8 + 400);
+  auto frag = parse_sample(
+      sample_of(PacketBuilder().udp(1, 53).fragment(10, false).bytes(), FG_R_FRAGMENT));
+  ASSERT_TRUE(frag.has_value());
+  EXPECT_EQ(frag->dport, 0) << "a later fragment has no port";
+  EXPECT_FALSE(
+      parse_sample(sample_of(PacketBuilder().ethertype(0x0806).bytes(), FG_R_PASS)).has_value());
+  fg_sample cut = sample_of(PacketBuilder().udp(1, 53).bytes(), FG_R_POLICY);
+  cut.cap_len = 20;
+  EXPECT_FALSE(parse_sample(cut).has_value());
+}
+
+TEST(Samples, TopTalkersRankByCountWithinTheWindow) {
+  TopTalkers top(std::chrono::seconds(10));
+  const auto t0 = TopTalkers::Clock::now();
+  auto info = [](const char* src, uint16_t port, uint32_t reason) {
+    SampleInfo s;
+    s.source = *parse_prefix(src);
+    s.l4proto = 17;
+    s.dport = port;
+    s.reason = reason;
+    return s;
+  };
+  for (int i = 0; i < 5; i++) top.add(info("198.18.0.1", 53, FG_R_BLOCKED), t0);
+  for (int i = 0; i < 3; i++)
+    top.add(info("198.18.0.2", 80, FG_R_UDP_RATE), t0 + std::chrono::seconds(5));
+  top.add(info("198.18.0.2", 81, FG_R_POLICY), t0 + std::chrono::seconds(5));
+  auto r = top.top(10, 64, t0 + std::chrono::seconds(6));
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].source, "198.18.0.1/32");
+  EXPECT_EQ(r[0].samples, 5u);
+  EXPECT_DOUBLE_EQ(r[0].packets_per_second, 5.0 * 64 / 10);
+  EXPECT_EQ(r[1].top_reason, static_cast<uint32_t>(FG_R_UDP_RATE));
+  EXPECT_EQ(r[1].top_dport, 80);
+  EXPECT_EQ(top.top(1, 64, t0 + std::chrono::seconds(6)).size(), 1u);
+  r = top.top(10, 64, t0 + std::chrono::seconds(12));  // the first five left the window
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].source, "198.18.0.2/32");
 }
 
 TEST(Bucket, ConvertsRateAndBurst) {

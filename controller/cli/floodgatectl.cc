@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -43,6 +44,8 @@ class Client {
   }
 
   // Calls one RPC; prints the daemon's message on failure and returns the exit code.
+  v1::FloodgateService::Stub& stub() { return *stub_; }
+
   template <typename Req, typename Resp, typename Fn>
   int call(Fn fn, const Req& req, Resp* resp) {
     grpc::ClientContext ctx;
@@ -180,6 +183,11 @@ int main(int argc, char** argv) {
   auto* stats = app.add_subcommand("stats", "packets passed and dropped, per reason");
   bool watch = false;
   stats->add_flag("-w,--watch", watch, "refresh every second until Ctrl-C");
+  auto* top = app.add_subcommand("top", "the sources behind the most dropped packets (sampled)");
+  unsigned top_limit = 10;
+  top->add_option("-n,--limit", top_limit, "how many sources")->capture_default_str();
+  top->add_flag("-w,--watch", watch, "refresh every second until Ctrl-C");
+  auto* watch_cmd = app.add_subcommand("watch", "print events as they happen until Ctrl-C");
   auto* list = app.add_subcommand("list", "list rules (blocks and allows)");
   bool only_allow = false, only_block = false;
   list->add_flag("--allow", only_allow, "only allow-list entries");
@@ -255,6 +263,68 @@ int main(int argc, char** argv) {
       }
       if (watch) std::this_thread::sleep_for(std::chrono::seconds(1));
     } while (watch);
+    return 0;
+  }
+  if (top->parsed()) {
+    do {
+      v1::TopSourcesRequest req;
+      req.set_limit(top_limit);
+      v1::TopSourcesResponse r;
+      if ((rc = client.call(&S::TopSources, req, &r))) return rc;
+      if (o.json) {
+        print_json(r);
+      } else {
+        if (watch) std::printf("\033[H\033[2J");
+        if (r.sample_every() == 0)
+          std::printf("sampling is off (datapath.sample_every = 0): no sources to show\n");
+        std::printf("top sources of dropped packets, last %llds (1 in %u sampled)\n",
+                    static_cast<long long>(r.window().seconds()), r.sample_every());
+        std::printf("%-40s %10s %10s  %-14s %s\n", "SOURCE", "~PKT/S", "SAMPLES", "REASON",
+                    "PROTO/PORT");
+        for (const auto& t : r.sources()) {
+          const char* proto = t.protocol() == 6    ? "tcp"
+                              : t.protocol() == 17 ? "udp"
+                              : t.protocol() == 1  ? "icmp"
+                              : t.protocol() == 58 ? "icmp6"
+                                                   : "ip";
+          std::printf("%-40s %10s %10llu  %-14s %s/%u\n", t.source().c_str(),
+                      human(t.estimated_packets_per_second()).c_str(),
+                      static_cast<unsigned long long>(t.samples()), t.top_reason().c_str(), proto,
+                      t.top_destination_port());
+        }
+        if (r.sources().empty()) std::printf("(no drops sampled in the window)\n");
+      }
+      if (watch) std::this_thread::sleep_for(std::chrono::seconds(1));
+    } while (watch);
+    return 0;
+  }
+  if (watch_cmd->parsed()) {
+    grpc::ClientContext ctx;  // no deadline: runs until Ctrl-C
+    auto stream = client.stub().WatchEvents(&ctx, v1::WatchEventsRequest{});
+    v1::WatchEventsResponse m;
+    if (!o.json) std::printf("watching events (Ctrl-C to stop)\n");
+    while (stream->Read(&m)) {
+      if (o.json) {
+        print_json(m);
+        std::printf("\n");
+      } else {
+        const auto& e = m.event();
+        std::string kind = v1::EventKind_Name(e.kind()).substr(std::string("EVENT_KIND_").size());
+        std::transform(kind.begin(), kind.end(), kind.begin(), ::tolower);
+        if (m.lost())
+          std::printf("(%llu events lost: reading too slowly)\n",
+                      static_cast<unsigned long long>(m.lost()));
+        std::printf("%s  %-10s %-32s %s%s%s\n", when(e.time()).c_str(), kind.c_str(),
+                    e.subject().c_str(), e.detail().c_str(), e.actor().empty() ? "" : "  by ",
+                    e.actor().c_str());
+      }
+      std::fflush(stdout);
+    }
+    const grpc::Status s = stream->Finish();
+    if (!s.ok()) {
+      std::cerr << "floodgatectl: the event stream ended: " << s.error_message() << "\n";
+      return s.error_code() == grpc::StatusCode::UNAVAILABLE ? kExitUnreachable : kExitRefused;
+    }
     return 0;
   }
   if (list->parsed()) {

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   }
   NetnsLab lab;
   if (!lab.ok()) return std::fprintf(stderr, "cannot build the namespace lab (root?)\n"), 1;
-  DaemonLab daemon(lab, DaemonOptions{1u << 20, ""});
+  DaemonLab daemon(lab, DaemonOptions{1u << 20, 0, ""});
   if (!daemon.start())
     return std::fprintf(stderr, "floodgated did not start:\n%s", daemon.log().c_str()), 1;
 

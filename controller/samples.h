@@ -1,0 +1,61 @@
+// Sampled packets from the events ring buffer: parsing their header bytes in user space,
+// and the top sources over a sliding window.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "floodgate.h"
+#include "prefix.h"
+
+namespace floodgate {
+
+struct SampleInfo {
+  Prefix source;        // host prefix
+  uint8_t l4proto = 0;  // IPPROTO_*
+  uint16_t dport = 0;   // 0 when unknown (fragments, other protocols)
+  uint32_t reason = 0;  // enum fg_reason
+  uint32_t bytes = 0;   // original length
+};
+
+// Ethernet, up to two VLAN tags, IPv4 or IPv6 (extension headers are not walked: the
+// port is then 0). nullopt when the captured bytes hold no IP header.
+std::optional<SampleInfo> parse_sample(const fg_sample& s);
+
+struct TopSource {
+  std::string source;
+  uint64_t samples = 0;
+  double packets_per_second = 0;  // samples scaled by the sampling rate
+  uint32_t top_reason = 0;
+  uint8_t l4proto = 0;
+  uint16_t top_dport = 0;
+};
+
+// Keeps the samples of the last `window` and ranks their sources. Thread-safe.
+class TopTalkers {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit TopTalkers(std::chrono::seconds window = std::chrono::seconds(10),
+                      size_t max_samples = 500'000)
+      : window_(window), max_samples_(max_samples) {}
+
+  void add(const SampleInfo& s, Clock::time_point at = Clock::now());
+  std::vector<TopSource> top(size_t limit, uint32_t sample_every,
+                             Clock::time_point now = Clock::now());
+  std::chrono::seconds window() const { return window_; }
+
+ private:
+  void expire(Clock::time_point now);
+
+  std::mutex mu_;
+  std::chrono::seconds window_;
+  size_t max_samples_;
+  std::deque<std::pair<Clock::time_point, SampleInfo>> samples_;
+};
+
+}  // namespace floodgate
