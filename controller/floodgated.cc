@@ -4,12 +4,16 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/server_posix.h>
 #include <net/if.h>
+#include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/un.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -20,6 +24,7 @@
 #include "config.h"
 #include "engine.h"
 #include "metrics.h"
+#include "peers.h"
 #include "samples.h"
 #include "service.h"
 
@@ -61,6 +66,29 @@ int unload(const DaemonConfig& cfg) {
     spdlog::info("removed pinned maps in {}", cfg.pin_dir);
   }
   return rc;
+}
+
+// The API socket, mode 0660: root and the socket's group may drive the daemon.
+int listen_unix(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  std::filesystem::remove(path, ec);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(sa.sun_path))
+    return spdlog::error("socket path {} is too long", path), -1;
+  std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const mode_t old = umask(0117);
+  const bool ok = fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0 &&
+                  listen(fd, 128) == 0;
+  umask(old);
+  if (!ok) {
+    spdlog::error("cannot listen on {}: {}", path, std::strerror(errno));
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 int run(const DaemonConfig& cfg) {
@@ -115,6 +143,8 @@ int run(const DaemonConfig& cfg) {
   };
   info.interface_names = [&] { return cfg.interfaces; };
   info.counters = [&] { return (*dp)->counters(); };
+  PeerRegistry peers;
+  info.peers = &peers;
   info.top = &top;
   info.events = &events;
   info.sample_every = [&] { return (*dp)->config().sample_every; };
@@ -151,21 +181,34 @@ int run(const DaemonConfig& cfg) {
     spdlog::info("metrics on http://{}/metrics", cfg.metrics_listen);
   }
 
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(cfg.socket_path).parent_path(), ec);
-  std::filesystem::remove(cfg.socket_path, ec);
+  const int listen_fd = listen_unix(cfg.socket_path);
+  if (listen_fd < 0) return 1;
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + cfg.socket_path, grpc::InsecureServerCredentials());
   builder.RegisterService(&service);
   // Batches of a million prefixes and full rule listings exceed gRPC's 4 MB default.
   builder.SetMaxReceiveMessageSize(256 << 20);
   builder.SetMaxSendMessageSize(256 << 20);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server) return spdlog::error("cannot listen on {}", cfg.socket_path), 1;
-  chmod(cfg.socket_path.c_str(), 0660);  // access control: root and the socket's group
+  if (!server) return spdlog::error("cannot start the gRPC server"), 1;
   spdlog::info("listening on unix:{}", cfg.socket_path);
+  // Our own accept loop: it reads each caller's kernel credentials before gRPC sees the
+  // connection (gRPC has no API for them).
+  std::atomic<bool> accepting{true};
+  std::thread acceptor([&] {
+    while (accepting) {
+      pollfd p{listen_fd, POLLIN, 0};
+      if (poll(&p, 1, 200) != 1) continue;
+      const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd < 0) continue;
+      ucred uc{};
+      socklen_t len = sizeof(uc);
+      if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0)
+        peers.set(fd, {uc.pid, uc.uid, uc.gid});
+      grpc::AddInsecureChannelFromFd(server.get(), fd);
+    }
+  });
 
   // Sampled drops feed `floodgatectl top`.
   std::atomic<bool> stopping{false};
@@ -215,6 +258,9 @@ int run(const DaemonConfig& cfg) {
   stopping = true;
   sampler.join();
   ring_buffer__free(rb);
+  accepting = false;
+  acceptor.join();
+  close(listen_fd);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (unloaded)
     spdlog::info("unloaded: program detached, pins removed");

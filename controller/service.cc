@@ -20,16 +20,17 @@ grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext* ctx, const grpc::S
   return r;
 }
 
-// Who is calling, for the audit log. Over the Unix socket the file mode is the access
-// control; the name is what the client says (x-floodgate-user), marked as such.
-Caller caller_of(const grpc::CallbackServerContext* ctx) {
+// Who is calling, for the audit log and events: on the Unix socket the kernel's peer
+// credentials; on TCP the peer's address (protected from being blocked by mistake).
+Caller caller_of(const grpc::CallbackServerContext* ctx, const PeerRegistry* peers) {
   Caller c;
-  const auto& md = ctx->client_metadata();
-  auto it = md.find("x-floodgate-user");
-  const std::string claimed =
-      it == md.end() ? "unknown" : std::string(it->second.data(), it->second.size());
   const std::string peer = ctx->peer();
-  c.who = claimed + (peer.rfind("unix:", 0) == 0 ? " (local socket)" : " from " + peer);
+  if (peers)
+    if (auto cred = peers->find(peer)) {
+      c.who = PeerRegistry::describe(*cred);
+      return c;
+    }
+  c.who = peer;
   // ipv4:198.18.0.1:5000 / ipv6:[2001:db8::1]:5000 carry an address to protect.
   for (const char* scheme : {"ipv4:", "ipv6:"}) {
     if (peer.rfind(scheme, 0) != 0) continue;
@@ -263,7 +264,7 @@ grpc::ServerUnaryReactor* Service::Block(grpc::CallbackServerContext* ctx,
   }
   p.reason = req->reason();
   p.force = req->force();
-  auto r = engine_.block(p, caller_of(ctx));
+  auto r = engine_.block(p, caller_of(ctx, info_.peers));
   if (!r.ok()) return finish(ctx, to_grpc(r.error()));
   resp->set_count(r->size());
   if (r->size() <= kMaxRulesEchoed)
@@ -274,7 +275,7 @@ grpc::ServerUnaryReactor* Service::Block(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* Service::Unblock(grpc::CallbackServerContext* ctx,
                                            const v1::UnblockRequest* req,
                                            v1::UnblockResponse* resp) {
-  auto r = engine_.unblock(strings(req->prefixes()), caller_of(ctx));
+  auto r = engine_.unblock(strings(req->prefixes()), caller_of(ctx, info_.peers));
   if (!r.ok()) return finish(ctx, to_grpc(r.error()));
   for (const Prefix& p : *r) resp->add_prefixes(p.str());
   return finish(ctx, grpc::Status::OK);
@@ -282,7 +283,7 @@ grpc::ServerUnaryReactor* Service::Unblock(grpc::CallbackServerContext* ctx,
 
 grpc::ServerUnaryReactor* Service::Allow(grpc::CallbackServerContext* ctx,
                                          const v1::AllowRequest* req, v1::AllowResponse* resp) {
-  auto r = engine_.allow(strings(req->prefixes()), req->reason(), caller_of(ctx));
+  auto r = engine_.allow(strings(req->prefixes()), req->reason(), caller_of(ctx, info_.peers));
   if (!r.ok()) return finish(ctx, to_grpc(r.error()));
   for (const RuleRecord& rec : *r) to_proto(rec, 0, resp->add_rules());
   return finish(ctx, grpc::Status::OK);
@@ -291,7 +292,7 @@ grpc::ServerUnaryReactor* Service::Allow(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* Service::Disallow(grpc::CallbackServerContext* ctx,
                                             const v1::DisallowRequest* req,
                                             v1::DisallowResponse* resp) {
-  auto r = engine_.disallow(strings(req->prefixes()), caller_of(ctx));
+  auto r = engine_.disallow(strings(req->prefixes()), caller_of(ctx, info_.peers));
   if (!r.ok()) return finish(ctx, to_grpc(r.error()));
   for (const Prefix& p : *r) resp->add_prefixes(p.str());
   return finish(ctx, grpc::Status::OK);
@@ -309,7 +310,7 @@ grpc::ServerUnaryReactor* Service::SetMode(grpc::CallbackServerContext* ctx,
     return finish(ctx,
                   {grpc::StatusCode::INVALID_ARGUMENT,
                    "mode must be MODE_MONITOR or MODE_ENFORCE, not " + v1::Mode_Name(req->mode())});
-  auto r = engine_.set_mode(mode, caller_of(ctx));
+  auto r = engine_.set_mode(mode, caller_of(ctx, info_.peers));
   if (!r.ok()) return finish(ctx, to_grpc(r.error()));
   resp->set_mode(mode_to_proto(mode));
   resp->set_previous_mode(mode_to_proto(*r));
@@ -320,7 +321,7 @@ grpc::ServerUnaryReactor* Service::SetProtection(grpc::CallbackServerContext* ct
                                                  const v1::SetProtectionRequest* req,
                                                  v1::SetProtectionResponse* resp) {
   const fg_mode mode = req->on() ? FG_MODE_ENFORCE : FG_MODE_MONITOR;
-  auto r = engine_.set_mode(mode, caller_of(ctx));
+  auto r = engine_.set_mode(mode, caller_of(ctx, info_.peers));
   if (!r.ok()) return finish(ctx, to_grpc(r.error()));
   resp->set_mode(mode_to_proto(mode));
   resp->set_previous_mode(mode_to_proto(*r));

@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "events.h"
 #include "floodgate/v1/floodgate.grpc.pb.h"
+#include "peers.h"
 #include "samples.h"
 
 namespace floodgate {
@@ -21,6 +22,7 @@ struct DaemonInfo {
   std::function<std::vector<std::string>()> interface_names;  // same order
   std::function<Counters()> counters;
   std::function<std::vector<std::string>()> unload;  // detaches and unpins; returns names
+  const PeerRegistry* peers = nullptr;               // kernel-verified callers on the Unix socket
   TopTalkers* top = nullptr;
   EventBus* events = nullptr;
   std::function<uint32_t()> sample_every;

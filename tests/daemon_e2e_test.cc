@@ -1,6 +1,7 @@
 // floodgated end to end: the real daemon on a veth in a test namespace, driven through
 // floodgatectl and the gRPC API over its Unix socket, with real datagrams.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <atomic>
 
@@ -335,12 +336,21 @@ TEST_F(DaemonTest, WatchStreamsRuleAndModeEventsInOrder) {
   EXPECT_EQ(got[0].event().kind(), v1::EVENT_KIND_BLOCK);
   EXPECT_EQ(got[0].event().subject(), "198.18.100.1/32");
   EXPECT_NE(got[0].event().detail().find("watch-test"), std::string::npos);
-  EXPECT_NE(got[0].event().actor().find("uid"), std::string::npos) << got[0].event().actor();
+  // The actor is what the kernel says about the floodgatectl process (SO_PEERCRED).
+  EXPECT_NE(got[0].event().actor().find("root (uid 0, pid "), std::string::npos)
+      << got[0].event().actor();
   EXPECT_EQ(got[1].event().kind(), v1::EVENT_KIND_UNBLOCK);
   EXPECT_EQ(got[2].event().kind(), v1::EVENT_KIND_MODE);
   EXPECT_EQ(got[2].event().subject(), "enforce");
   ctx.TryCancel();
   stream->Finish();
+}
+
+TEST_F(DaemonTest, SocketIsForRootAndItsGroupOnly) {
+  struct stat st {};
+  ASSERT_EQ(stat((daemon_->dir() + "/floodgate.sock").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
 }
 
 class SampledDaemonTest : public DaemonTest {

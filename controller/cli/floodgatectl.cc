@@ -4,7 +4,6 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -51,9 +50,6 @@ class Client {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() +
                      std::chrono::milliseconds(static_cast<int64_t>(opts_.timeout_s * 1000)));
-    const passwd* pw = getpwuid(getuid());
-    ctx.AddMetadata("x-floodgate-user",
-                    std::string(pw ? pw->pw_name : "?") + "(uid " + std::to_string(getuid()) + ")");
     const grpc::Status s = ((*stub_).*fn)(&ctx, req, resp);
     if (s.ok()) return 0;
     if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
