@@ -109,7 +109,7 @@ class Reader {
     if (error) return false;
     for (const auto& [k, v] : t_) {
       if (!seen_.count(std::string(k.str()))) {
-        error = invalid_argument(where(origin_, v.source()) + ": unknown setting " + path_ +
+        error = invalid_argument(where(origin_, k.source()) + ": unknown setting " + path_ +
                                  std::string(k.str()) +
                                  " (check the spelling; see "
                                  "config/floodgate.example.toml)");
@@ -142,7 +142,7 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
   c.reflection_ports = default_reflection_ports();
 
   for (const char* section :
-       {"daemon", "rules", "maps", "datapath", "network", "metrics", "events"}) {
+       {"daemon", "rules", "maps", "datapath", "network", "metrics", "events", "policy"}) {
     const toml::node* n = root.get(section);
     if (n && !n->is_table())
       return invalid_argument(where(origin, n->source()) + ": [" + section + "] must be a table");
@@ -175,6 +175,7 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
     r.get("max_ttl_seconds", c.max_ttl_s);
     r.get("min_prefix_v4", c.min_prefix_v4);
     r.get("min_prefix_v6", c.min_prefix_v6);
+    r.ports("management_ports", c.management_ports);
     if (!r.finish()) return *r.error;
     if (c.min_prefix_v4 > 32 || c.min_prefix_v6 > 128)
       return invalid_argument(origin +
@@ -277,16 +278,45 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
                               "\"127.0.0.1:9108\" (the metrics have no authentication); \"\" "
                               "turns them off");
   }
+  if (const toml::table* pol = section("policy")) {
+    Reader top(*pol, origin, "policy.");
+    for (uint32_t i = 0; i < FG_PROTO_MAX; i++) {
+      const auto proto = static_cast<fg_proto>(i);
+      const char* name = proto_name(proto);
+      const toml::node* n = pol->get(name);
+      std::string dummy;
+      top.get(name, dummy);  // marks the key as known
+      top.error.reset();
+      if (!n) continue;
+      const toml::table* t = n->as_table();
+      if (!t)
+        return invalid_argument(where(origin, n->source()) + ": policy." + name +
+                                " must be a table like { default = \"drop\", allow = [22, 443] }");
+      ProtocolPolicy pp;
+      Reader r(*t, origin, std::string("policy.") + name + ".");
+      r.action("default", pp.default_action);
+      r.ports("allow", pp.allow);
+      r.ports("deny", pp.deny);
+      if (!r.finish()) return *r.error;
+      auto v = validate_policy(proto, pp, c.management_ports, false);
+      if (!v.ok())
+        return invalid_argument(where(origin, n->source()) + ": policy." + name + ": " +
+                                v.error().message);
+      c.policy[i] = *v;
+    }
+    if (!top.finish()) return *top.error;
+  }
   {
     Reader r(section("events") ? *section("events") : kEmpty, origin, "events.");
     r.get("drop_alert_pps", c.drop_alert_pps);
     if (!r.finish()) return *r.error;
   }
   for (const auto& [k, v] : root) {
-    static const std::set<std::string> kKnown = {"daemon",   "rules",   "maps",    "datapath",
-                                                 "contacts", "network", "metrics", "events"};
+    static const std::set<std::string> kKnown = {"daemon",   "rules",    "maps",
+                                                 "datapath", "contacts", "network",
+                                                 "metrics",  "events",   "policy"};
     if (!kKnown.count(std::string(k.str())))
-      return invalid_argument(where(origin, v.source()) + ": unknown section " +
+      return invalid_argument(where(origin, k.source()) + ": unknown section " +
                               std::string(k.str()) + " (see config/floodgate.example.toml)");
   }
   for (const std::string& p : c.protected_prefixes)

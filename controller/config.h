@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "datapath.h"
+#include "policy.h"
 #include "result.h"
 
 namespace floodgate {
@@ -32,6 +33,10 @@ struct DaemonConfig {
   int64_t max_ttl_s = 7 * 24 * 3600;
   unsigned min_prefix_v4 = 16;  // shorter blocks need --force
   unsigned min_prefix_v6 = 32;
+  // TCP ports a policy may not cut off without --force (remote management).
+  std::vector<uint16_t> management_ports = {22};
+  // [policy.tcp] ... [policy.other]: the seed; `floodgatectl policy` changes persist.
+  Policy policy{};
   // [maps]
   MapSizes maps;
   // [datapath]: starts from default_config()

@@ -78,6 +78,27 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
     if (!p.ok()) return p.error();
     if (auto s = dp_.add_protected(*p, i); !s) return s.error();
   }
+  // Policy and thresholds: the config seeds them, `floodgatectl policy|threshold` changes
+  // stored since win.
+  for (uint32_t i = 0; i < FG_PROTO_MAX; i++) {
+    const auto proto = static_cast<fg_proto>(i);
+    policy_[i] = cfg_.policy[i];
+    if (auto stored = store_.setting(std::string("policy.") + proto_name(proto)))
+      if (auto p = decode_policy(*stored)) policy_[i] = *p;
+    if (auto s = apply_policy(proto, policy_[i], cfg); !s) return s.error();
+  }
+  for (uint32_t v = 0; v < FG_VEC_MAX; v++)
+    for (const bool agg : {false, true}) {
+      auto stored =
+          store_.setting("threshold." + std::string(agg ? "dst." : "src.") + std::to_string(v));
+      if (!stored) continue;
+      unsigned long long rate = 0, burst = 0;
+      if (std::sscanf(stored->c_str(), "%llu,%llu", &rate, &burst) == 2)
+        (agg ? cfg.agg : cfg.src)[v] = bucket_config({rate, burst});
+    }
+  any_agg = false;
+  for (const fg_bucket_cfg& b : cfg.agg) any_agg |= b.interval_fp != 0;
+  cfg.agg_on = any_agg && !cfg_.protected_prefixes.empty();
   // The operator's last `mode` command outlives restarts; the config file only seeds it.
   if (auto m = store_.setting("mode"))
     cfg.mode = *m == "enforce" ? FG_MODE_ENFORCE : FG_MODE_MONITOR;
@@ -310,6 +331,83 @@ Result<fg_mode> Engine::set_mode(fg_mode mode, const Caller& c) {
 }
 
 fg_mode Engine::mode() const { return static_cast<fg_mode>(dp_.config().mode); }
+
+Status Engine::apply_policy(fg_proto proto, const ProtocolPolicy& p, fg_config& cfg) {
+  if (proto != FG_PROTO_OTHER) {
+    if (auto s = dp_.set_portset(FG_PORTSET(proto, FG_PORTSET_ALLOW), p.allow); !s) return s;
+    if (auto s = dp_.set_portset(FG_PORTSET(proto, FG_PORTSET_DENY), p.deny); !s) return s;
+  }
+  cfg.policy_default[proto] = p.default_action;
+  return Ok{};
+}
+
+Result<ProtocolPolicy> Engine::set_policy(fg_proto proto, const ProtocolPolicy& requested,
+                                          bool force, const Caller& c) {
+  auto p = validate_policy(proto, requested, cfg_.management_ports, force);
+  const std::string subject = proto_name(proto);
+  if (!p.ok()) {
+    audit(c, "policy", subject, p.error().message);
+    return p.error();
+  }
+  std::lock_guard lock(mu_);
+  if (auto s = store_.set_setting("policy." + subject, encode_policy(*p)); !s) return s.error();
+  fg_config cfg = dp_.config();
+  if (auto s = apply_policy(proto, *p, cfg); !s) return s.error();
+  if (auto s = dp_.set_config(cfg); !s) return s.error();
+  const ProtocolPolicy previous = policy_[proto];
+  policy_[proto] = *p;
+  audit(c, "policy", subject + " " + encode_policy(*p), "ok");
+  publish(EventKind::kPolicy, subject, encode_policy(*p), c.who);
+  return previous;
+}
+
+Status Engine::set_thresholds(const std::vector<Threshold>& ts, const Caller& c) {
+  if (ts.empty()) return invalid_argument("give at least one threshold");
+  for (const Threshold& t : ts) {
+    if (t.vector >= FG_VEC_MAX) return invalid_argument("unknown vector");
+    if (t.limit.rate > 0 && t.limit.burst == 0)
+      return invalid_argument("a rate needs a burst of at least 1 (how much may arrive at once)");
+  }
+  std::lock_guard lock(mu_);
+  fg_config cfg = dp_.config();
+  std::string detail;
+  for (const Threshold& t : ts) {
+    const bool agg = t.scope == Scope::kPerDestination;
+    const std::string key =
+        "threshold." + std::string(agg ? "dst." : "src.") + std::to_string(t.vector);
+    if (auto s = store_.set_setting(
+            key, std::to_string(t.limit.rate) + "," + std::to_string(t.limit.burst));
+        !s)
+      return s;
+    (agg ? cfg.agg : cfg.src)[t.vector] = bucket_config(t.limit);
+    detail += (detail.empty() ? "" : "; ") + std::string(agg ? "per-destination " : "per-source ") +
+              std::to_string(t.vector) + " " + std::to_string(t.limit.rate) + "/s burst " +
+              std::to_string(t.limit.burst);
+  }
+  bool any_agg = false;
+  for (const fg_bucket_cfg& b : cfg.agg) any_agg |= b.interval_fp != 0;
+  cfg.agg_on = any_agg && !cfg_.protected_prefixes.empty();
+  if (auto s = dp_.set_config(cfg); !s) return s;
+  audit(c, "thresholds", detail, "ok");
+  publish(EventKind::kPolicy, "thresholds", detail, c.who);
+  return Ok{};
+}
+
+PolicyView Engine::policy() const {
+  std::lock_guard lock(mu_);
+  PolicyView v;
+  v.protocols = policy_;
+  const fg_config cfg = dp_.config();
+  for (uint32_t i = 0; i < FG_VEC_MAX; i++) {
+    v.thresholds.push_back(
+        {static_cast<fg_vector>(i), Scope::kPerSource, rate_limit_of(cfg.src[i])});
+    v.thresholds.push_back(
+        {static_cast<fg_vector>(i), Scope::kPerDestination, rate_limit_of(cfg.agg[i])});
+  }
+  v.reflection_filter = cfg.reflection_on;
+  v.reflection_ports = cfg_.reflection_ports;
+  return v;
+}
 
 std::vector<RuleView> Engine::rules(std::optional<RuleKind> kind) const {
   std::lock_guard lock(mu_);

@@ -11,9 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "bucket.h"
 #include "config.h"
 #include "datapath.h"
 #include "events.h"
+#include "policy.h"
 #include "store.h"
 
 namespace floodgate {
@@ -29,6 +31,21 @@ struct BlockParams {
   std::optional<int64_t> ttl_s;  // unset or 0: the configured default
   std::string reason;
   bool force = false;
+};
+
+enum class Scope { kPerSource, kPerDestination };
+
+struct Threshold {
+  fg_vector vector = FG_VEC_SYN;
+  Scope scope = Scope::kPerSource;
+  RateLimit limit;
+};
+
+struct PolicyView {
+  Policy protocols;
+  std::vector<Threshold> thresholds;
+  bool reflection_filter = true;
+  std::vector<uint16_t> reflection_ports;
 };
 
 struct RuleView {
@@ -56,6 +73,13 @@ class Engine {
   Result<fg_mode> set_mode(fg_mode mode, const Caller& c);
   fg_mode mode() const;
 
+  // Replaces one protocol's policy; returns the previous one. Persisted in the store.
+  Result<ProtocolPolicy> set_policy(fg_proto proto, const ProtocolPolicy& p, bool force,
+                                    const Caller& c);
+  // All or none; persisted in the store.
+  Status set_thresholds(const std::vector<Threshold>& t, const Caller& c);
+  PolicyView policy() const;
+
   std::vector<RuleView> rules(std::optional<RuleKind> kind) const;
   size_t count(RuleKind kind) const;
 
@@ -70,6 +94,7 @@ class Engine {
   void publish(EventKind kind, const std::string& subject, const std::string& detail,
                const std::string& actor);
   std::vector<std::string> record_auto_blocks(int64_t now_unix);
+  Status apply_policy(fg_proto proto, const ProtocolPolicy& p, fg_config& cfg);
 
   DataPlane& dp_;
   Store& store_;
@@ -78,6 +103,7 @@ class Engine {
   mutable std::mutex mu_;  // one writer at a time over store + maps
   // Mirror of the store's rules, by rule_key(): kind, then address, then length.
   std::map<std::string, RuleRecord> rules_;
+  Policy policy_{};
 };
 
 // Unix seconds now.

@@ -12,7 +12,17 @@
 
 namespace floodgate {
 
-enum class EventKind { kBlock, kUnblock, kExpire, kAutoBlock, kAllow, kDisallow, kMode, kDrops };
+enum class EventKind {
+  kBlock,
+  kUnblock,
+  kExpire,
+  kAutoBlock,
+  kAllow,
+  kDisallow,
+  kMode,
+  kDrops,
+  kPolicy,
+};
 
 struct Event {
   int64_t at = 0;  // Unix seconds

@@ -92,8 +92,49 @@ v1::EventKind kind_to_proto(EventKind k) {
       return v1::EVENT_KIND_MODE;
     case EventKind::kDrops:
       return v1::EVENT_KIND_DROPS;
+    case EventKind::kPolicy:
+      return v1::EVENT_KIND_POLICY;
   }
   return v1::EVENT_KIND_UNSPECIFIED;
+}
+
+std::optional<fg_proto> proto_from(v1::Protocol p) {
+  switch (p) {
+    case v1::PROTOCOL_TCP:
+      return FG_PROTO_TCP;
+    case v1::PROTOCOL_UDP:
+      return FG_PROTO_UDP;
+    case v1::PROTOCOL_ICMP:
+      return FG_PROTO_ICMP;
+    case v1::PROTOCOL_ICMPV6:
+      return FG_PROTO_ICMP6;
+    case v1::PROTOCOL_OTHER:
+      return FG_PROTO_OTHER;
+    default:
+      return std::nullopt;
+  }
+}
+
+v1::Protocol proto_to(fg_proto p) {
+  switch (p) {
+    case FG_PROTO_TCP:
+      return v1::PROTOCOL_TCP;
+    case FG_PROTO_UDP:
+      return v1::PROTOCOL_UDP;
+    case FG_PROTO_ICMP:
+      return v1::PROTOCOL_ICMP;
+    case FG_PROTO_ICMP6:
+      return v1::PROTOCOL_ICMPV6;
+    default:
+      return v1::PROTOCOL_OTHER;
+  }
+}
+
+void policy_to(fg_proto proto, const ProtocolPolicy& p, v1::ProtocolPolicy* out) {
+  out->set_protocol(proto_to(proto));
+  out->set_default_action(p.default_action == FG_ACT_DROP ? v1::ACTION_DROP : v1::ACTION_PASS);
+  for (uint16_t x : p.allow) out->add_allowed_ports(x);
+  for (uint16_t x : p.deny) out->add_denied_ports(x);
 }
 
 // One WatchEvents stream: events queue up here (bounded) and are written one at a time,
@@ -325,6 +366,82 @@ grpc::ServerUnaryReactor* Service::SetProtection(grpc::CallbackServerContext* ct
   if (!r.ok()) return finish(ctx, to_grpc(r.error()));
   resp->set_mode(mode_to_proto(mode));
   resp->set_previous_mode(mode_to_proto(*r));
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::GetPolicy(grpc::CallbackServerContext* ctx,
+                                             const v1::GetPolicyRequest*,
+                                             v1::GetPolicyResponse* resp) {
+  const PolicyView v = engine_.policy();
+  for (uint32_t i = 0; i < FG_PROTO_MAX; i++)
+    policy_to(static_cast<fg_proto>(i), v.protocols[i], resp->add_protocols());
+  for (const Threshold& t : v.thresholds) {
+    auto* o = resp->add_thresholds();
+    o->set_vector(static_cast<v1::Vector>(t.vector + 1));
+    o->set_scope(t.scope == Scope::kPerSource ? v1::SCOPE_PER_SOURCE : v1::SCOPE_PER_DESTINATION);
+    o->set_rate(t.limit.rate);
+    o->set_burst(t.limit.burst);
+  }
+  resp->set_reflection_filter(v.reflection_filter);
+  for (uint16_t p : v.reflection_ports) resp->add_reflection_ports(p);
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::SetPolicy(grpc::CallbackServerContext* ctx,
+                                             const v1::SetPolicyRequest* req,
+                                             v1::SetPolicyResponse* resp) {
+  const auto proto = proto_from(req->policy().protocol());
+  if (!proto)
+    return finish(ctx, {grpc::StatusCode::INVALID_ARGUMENT,
+                        "protocol must be one of tcp, udp, icmp, icmpv6, other"});
+  ProtocolPolicy p;
+  switch (req->policy().default_action()) {
+    case v1::ACTION_PASS:
+      p.default_action = FG_ACT_PASS;
+      break;
+    case v1::ACTION_DROP:
+      p.default_action = FG_ACT_DROP;
+      break;
+    default:
+      return finish(ctx, {grpc::StatusCode::INVALID_ARGUMENT,
+                          "default_action must be ACTION_PASS or ACTION_DROP"});
+  }
+  using Ports = google::protobuf::RepeatedField<uint32_t>;
+  for (auto [from, to] :
+       {std::pair<const Ports*, std::vector<uint16_t>*>{&req->policy().allowed_ports(), &p.allow},
+        std::pair<const Ports*, std::vector<uint16_t>*>{&req->policy().denied_ports(), &p.deny}})
+    for (uint32_t port : *from) {
+      if (port > 65535)
+        return finish(ctx, {grpc::StatusCode::INVALID_ARGUMENT,
+                            "port " + std::to_string(port) + " is out of range (0..65535)"});
+      to->push_back(static_cast<uint16_t>(port));
+    }
+  auto r = engine_.set_policy(*proto, p, req->force(), caller_of(ctx, info_.peers));
+  if (!r.ok()) return finish(ctx, to_grpc(r.error()));
+  policy_to(*proto, engine_.policy().protocols[*proto], resp->mutable_policy());
+  policy_to(*proto, *r, resp->mutable_previous());
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::SetThresholds(grpc::CallbackServerContext* ctx,
+                                                 const v1::SetThresholdsRequest* req,
+                                                 v1::SetThresholdsResponse* resp) {
+  std::vector<Threshold> ts;
+  for (const auto& t : req->thresholds()) {
+    if (t.vector() < v1::VECTOR_SYN || t.vector() > v1::VECTOR_ICMP)
+      return finish(ctx, {grpc::StatusCode::INVALID_ARGUMENT,
+                          "vector must be VECTOR_SYN, VECTOR_UDP_PACKETS, VECTOR_UDP_BYTES or "
+                          "VECTOR_ICMP"});
+    if (t.scope() != v1::SCOPE_PER_SOURCE && t.scope() != v1::SCOPE_PER_DESTINATION)
+      return finish(ctx, {grpc::StatusCode::INVALID_ARGUMENT,
+                          "scope must be SCOPE_PER_SOURCE or SCOPE_PER_DESTINATION"});
+    ts.push_back({static_cast<fg_vector>(t.vector() - 1),
+                  t.scope() == v1::SCOPE_PER_SOURCE ? Scope::kPerSource : Scope::kPerDestination,
+                  {t.rate(), t.burst()}});
+  }
+  if (auto s = engine_.set_thresholds(ts, caller_of(ctx, info_.peers)); !s)
+    return finish(ctx, to_grpc(s.error()));
+  *resp->mutable_thresholds() = req->thresholds();
   return finish(ctx, grpc::Status::OK);
 }
 

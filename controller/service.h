@@ -60,6 +60,13 @@ class Service final : public v1::FloodgateService::CallbackService {
                                           v1::SetProtectionResponse*) override;
   grpc::ServerUnaryReactor* Unload(grpc::CallbackServerContext*, const v1::UnloadRequest*,
                                    v1::UnloadResponse*) override;
+  grpc::ServerUnaryReactor* GetPolicy(grpc::CallbackServerContext*, const v1::GetPolicyRequest*,
+                                      v1::GetPolicyResponse*) override;
+  grpc::ServerUnaryReactor* SetPolicy(grpc::CallbackServerContext*, const v1::SetPolicyRequest*,
+                                      v1::SetPolicyResponse*) override;
+  grpc::ServerUnaryReactor* SetThresholds(grpc::CallbackServerContext*,
+                                          const v1::SetThresholdsRequest*,
+                                          v1::SetThresholdsResponse*) override;
   grpc::ServerUnaryReactor* TopSources(grpc::CallbackServerContext*, const v1::TopSourcesRequest*,
                                        v1::TopSourcesResponse*) override;
   grpc::ServerWriteReactor<v1::WatchEventsResponse>* WatchEvents(

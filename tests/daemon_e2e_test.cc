@@ -353,6 +353,49 @@ TEST_F(DaemonTest, SocketIsForRootAndItsGroupOnly) {
   EXPECT_EQ(st.st_mode & 0777, 0660u);
 }
 
+TEST_F(DaemonTest, PortPolicyDropsWhatIsNotOfferedAndSurvivesRestart) {
+  ctl_ok("protect on");
+  ctl_ok("policy udp --default drop --allow 9999");
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA2), kCount) << "9999 is allowed";
+  std::string out = ctl_ok("policy udp --allow 53");
+  EXPECT_NE(out.find("udp: default drop, allowed 53"), std::string::npos) << out;
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA2), 0) << "9999 is no longer offered";
+  daemon_->kill_daemon(SIGTERM);
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA2), 0) << "the policy survives a restart";
+  out = ctl_ok("policy");
+  EXPECT_NE(out.find("udp      drop     53"), std::string::npos) << out;
+  const std::string stats = ctl_ok("stats --json");
+  EXPECT_NE(stats.find("\"policy\""), std::string::npos);
+}
+
+TEST_F(DaemonTest, PolicyThatWouldCutOffManagementNeedsForce) {
+  std::string out;
+  EXPECT_EQ(daemon_->ctl("policy tcp --default drop --allow 443", &out), 1);
+  EXPECT_NE(out.find("would cut off remote management"), std::string::npos) << out;
+  EXPECT_NE(out.find("22"), std::string::npos) << out;
+  ctl_ok("policy tcp --default drop --allow 22,443");
+  ctl_ok("policy tcp --default drop --allow 443 --force");
+  EXPECT_EQ(daemon_->ctl("policy icmp --allow 300", &out), 1);
+  EXPECT_NE(out.find("out of range (0..255, ICMP types)"), std::string::npos) << out;
+  EXPECT_EQ(daemon_->ctl("policy udp --allow 53 --deny 53", &out), 1);
+  EXPECT_NE(out.find("on both the allow and the deny list"), std::string::npos) << out;
+}
+
+TEST_F(DaemonTest, ThresholdChangesApplyAtOnce) {
+  ctl_ok("protect on");
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA2), kCount) << "default limits let this through";
+  const std::string out = ctl_ok("threshold udp-packets --rate 10 --burst 5");
+  EXPECT_NE(out.find("per source: 10/s, burst 5"), std::string::npos) << out;
+  const int got = count_of(exchange(), NetnsLab::kAddrA2);
+  EXPECT_GE(got, 5) << "the burst passes";
+  EXPECT_LT(got, kCount) << "the rest is limited";
+  const std::string policy = ctl_ok("policy");
+  EXPECT_NE(policy.find("udp_packets  per source                   10              5"),
+            std::string::npos)
+      << policy;
+}
+
 class SampledDaemonTest : public DaemonTest {
  protected:
   DaemonOptions options() const override { return {200'000, 1, ""}; }

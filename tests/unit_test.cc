@@ -5,6 +5,7 @@
 #include <string>
 
 #include "bucket.h"
+#include "config.h"
 #include "defaults.h"
 #include "packet_builder.h"
 #include "prefix.h"
@@ -160,6 +161,53 @@ TEST(Samples, TopTalkersRankByCountWithinTheWindow) {
   r = top.top(10, 64, t0 + std::chrono::seconds(12));  // the first five left the window
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].source, "198.18.0.2/32");
+}
+
+TEST(Config, PolicySectionSeedsThePolicy) {
+  auto c = parse_config(
+      "[policy]\ntcp = { default = \"drop\", allow = [443, 22, 22] }\n"
+      "icmp = { deny = [13] }\nother = { default = \"drop\" }\n",
+      "t.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->policy[FG_PROTO_TCP].default_action, FG_ACT_DROP);
+  EXPECT_EQ(c->policy[FG_PROTO_TCP].allow, (std::vector<uint16_t>{22, 443})) << "sorted, deduped";
+  EXPECT_EQ(c->policy[FG_PROTO_ICMP].deny, std::vector<uint16_t>{13});
+  EXPECT_EQ(c->policy[FG_PROTO_OTHER].default_action, FG_ACT_DROP);
+  EXPECT_EQ(c->policy[FG_PROTO_UDP].default_action, FG_ACT_PASS);
+}
+
+TEST(Config, ErrorsNameFileLineAndColumn) {
+  struct Bad {
+    const char* toml;
+    const char* where;
+    const char* what;
+  };
+  for (const Bad& b : std::vector<Bad>{
+           {"[policy]\ntcp = { default = \"drop\" }\n", "t.toml:2:", "remote management"},
+           {"[policy]\nudp = { allow = [53], deny = [53] }\n", "t.toml:2:", "both the allow"},
+           {"[policy]\nudp = { alow = [53] }\n", "t.toml:2:", "unknown setting policy.udp.alow"},
+           {"[policy]\nsctp = { default = \"drop\" }\n", "t.toml:2:1",
+            "unknown setting policy.sctp"},
+           {"[datapath]\nmode = \"block\"\n", "t.toml:2:8", "monitor\" or \"enforce"},
+           {"[metrics]\nlisten = \"0.0.0.0:9108\"\n", "t.toml:2:10", "loopback"},
+           {"[daemon]\ninterfaces = \"eth0\"\n", "t.toml:2:14", "array of strings"},
+           {"[daemon\n", "t.toml:1:", "expected"},
+           {"[rules]\nmin_prefix_v4 = -1\n", "t.toml:2:17", "integer from 0"},
+       }) {
+    auto c = parse_config(b.toml, "t.toml");
+    ASSERT_FALSE(c.ok()) << b.toml;
+    EXPECT_EQ(c.error().message.rfind(b.where, 0), 0u) << c.error().message;
+    EXPECT_NE(c.error().message.find(b.what), std::string::npos) << c.error().message;
+  }
+}
+
+TEST(Config, TheExampleFileIsValidAndMatchesTheDefaults) {
+  auto c = load_config(FLOODGATE_SOURCE_DIR "/config/floodgate.example.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const fg_config d = default_config();
+  EXPECT_EQ(std::memcmp(&c->datapath, &d, sizeof(d)), 0) << "example and defaults disagree";
+  EXPECT_EQ(c->default_ttl_s, DaemonConfig{}.default_ttl_s);
+  EXPECT_EQ(c->metrics_listen, DaemonConfig{}.metrics_listen);
 }
 
 TEST(Bucket, ConvertsRateAndBurst) {

@@ -13,6 +13,7 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "floodgate/v1/floodgate.grpc.pb.h"
@@ -217,6 +218,30 @@ int main(int argc, char** argv) {
   auto* protect =
       app.add_subcommand("protect", "on = enforce, off = monitor (nothing is detached)");
   protect->add_option("state", onoff, "on|off")->required()->check(CLI::IsMember({"on", "off"}));
+  auto* policy = app.add_subcommand(
+      "policy", "show the port/protocol policy and limits, or change one protocol's policy");
+  std::string pol_proto, pol_default, pol_allow, pol_deny;
+  bool pol_force = false;
+  policy->add_option("protocol", pol_proto, "tcp|udp|icmp|icmpv6|other (omit to show all)")
+      ->check(CLI::IsMember({"tcp", "udp", "icmp", "icmpv6", "other"}));
+  policy->add_option("--default", pol_default, "pass|drop for ports on neither list")
+      ->check(CLI::IsMember({"pass", "drop"}));
+  policy->add_option("--allow", pol_allow,
+                     "ports (ICMP: types) to allow, e.g. 22,80,443 (\"\" = none)");
+  policy->add_option("--deny", pol_deny, "ports to drop, e.g. 23,445");
+  policy->add_flag("--force", pol_force,
+                   "allow a TCP default of drop that cuts off management ports");
+  auto* threshold = app.add_subcommand("threshold", "change a rate limit (applied at once)");
+  std::string th_vector;
+  uint64_t th_rate = 0, th_burst = 0;
+  bool th_dest = false;
+  threshold->add_option("vector", th_vector, "syn|udp-packets|udp-bytes|icmp")
+      ->required()
+      ->check(CLI::IsMember({"syn", "udp-packets", "udp-bytes", "icmp"}));
+  threshold->add_option("--rate", th_rate, "per second (0 = no limit)")->required();
+  threshold->add_option("--burst", th_burst, "how much may arrive at once (default: 2 x rate)");
+  threshold->add_flag("--per-destination", th_dest,
+                      "limit all sources together per protected prefix (default: per source)");
   bool yes = false;
   auto* unload = app.add_subcommand("unload", "detach the filter everywhere and remove its maps");
   unload->add_flag("--yes", yes, "confirm: traffic will no longer be filtered");
@@ -428,6 +453,95 @@ int main(int argc, char** argv) {
     }
     std::printf("mode: %s (was %s)%s\n", mode_name(now).c_str(), mode_name(prev).c_str(),
                 now == v1::MODE_ENFORCE ? ": dropping" : ": counting only, nothing is dropped");
+    return 0;
+  }
+  if (policy->parsed()) {
+    v1::GetPolicyResponse cur;
+    if ((rc = client.call(&S::GetPolicy, v1::GetPolicyRequest{}, &cur))) return rc;
+    auto proto_name = [](v1::Protocol p) {
+      std::string n = v1::Protocol_Name(p).substr(std::string("PROTOCOL_").size());
+      std::transform(n.begin(), n.end(), n.begin(), ::tolower);
+      return n;
+    };
+    auto ports = [](const google::protobuf::RepeatedField<uint32_t>& v) {
+      std::string out;
+      for (uint32_t x : v) out += (out.empty() ? "" : ",") + std::to_string(x);
+      return out.empty() ? std::string("-") : out;
+    };
+    if (pol_proto.empty()) {
+      if (o.json) return print_json(cur), 0;
+      std::printf("%-8s %-8s %-30s %s\n", "PROTO", "DEFAULT", "ALLOWED", "DENIED");
+      for (const auto& p : cur.protocols())
+        std::printf("%-8s %-8s %-30s %s\n", proto_name(p.protocol()).c_str(),
+                    p.default_action() == v1::ACTION_DROP ? "drop" : "pass",
+                    ports(p.allowed_ports()).c_str(), ports(p.denied_ports()).c_str());
+      std::printf("\nreflection filter: %s (UDP from ports %s)\n\n",
+                  cur.reflection_filter() ? "on" : "off", ports(cur.reflection_ports()).c_str());
+      std::printf("%-12s %-16s %14s %14s\n", "LIMIT", "SCOPE", "RATE/S", "BURST");
+      for (const auto& t : cur.thresholds()) {
+        std::string v = v1::Vector_Name(t.vector()).substr(std::string("VECTOR_").size());
+        std::transform(v.begin(), v.end(), v.begin(), ::tolower);
+        std::printf("%-12s %-16s %14s %14s\n", v.c_str(),
+                    t.scope() == v1::SCOPE_PER_SOURCE ? "per source" : "per destination",
+                    t.rate() ? std::to_string(t.rate()).c_str() : "off",
+                    t.rate() ? std::to_string(t.burst()).c_str() : "-");
+      }
+      return 0;
+    }
+    // Change one protocol: start from what is in force, replace what was given.
+    v1::SetPolicyRequest req;
+    for (const auto& p : cur.protocols())
+      if (proto_name(p.protocol()) == pol_proto) *req.mutable_policy() = p;
+    auto parse_ports = [](const std::string& text, google::protobuf::RepeatedField<uint32_t>* out) {
+      out->Clear();
+      std::stringstream ss(text);
+      for (std::string item; std::getline(ss, item, ',');) {
+        if (item.empty()) continue;
+        try {
+          out->Add(static_cast<uint32_t>(std::stoul(item)));
+        } catch (...) {
+          return false;
+        }
+      }
+      return true;
+    };
+    if (!pol_default.empty())
+      req.mutable_policy()->set_default_action(pol_default == "drop" ? v1::ACTION_DROP
+                                                                     : v1::ACTION_PASS);
+    if ((policy->count("--allow") &&
+         !parse_ports(pol_allow, req.mutable_policy()->mutable_allowed_ports())) ||
+        (policy->count("--deny") &&
+         !parse_ports(pol_deny, req.mutable_policy()->mutable_denied_ports()))) {
+      std::cerr << "floodgatectl: ports are numbers separated by commas, e.g. 22,80,443\n";
+      return kExitUsage;
+    }
+    req.set_force(pol_force);
+    v1::SetPolicyResponse r;
+    if ((rc = client.call(&S::SetPolicy, req, &r))) return rc;
+    if (o.json) return print_json(r), 0;
+    std::printf("%s: default %s, allowed %s, denied %s\n", pol_proto.c_str(),
+                r.policy().default_action() == v1::ACTION_DROP ? "drop" : "pass",
+                ports(r.policy().allowed_ports()).c_str(),
+                ports(r.policy().denied_ports()).c_str());
+    return 0;
+  }
+  if (threshold->parsed()) {
+    v1::SetThresholdsRequest req;
+    auto* t = req.add_thresholds();
+    t->set_vector(th_vector == "syn"           ? v1::VECTOR_SYN
+                  : th_vector == "udp-packets" ? v1::VECTOR_UDP_PACKETS
+                  : th_vector == "udp-bytes"   ? v1::VECTOR_UDP_BYTES
+                                               : v1::VECTOR_ICMP);
+    t->set_scope(th_dest ? v1::SCOPE_PER_DESTINATION : v1::SCOPE_PER_SOURCE);
+    t->set_rate(th_rate);
+    t->set_burst(threshold->count("--burst") ? th_burst : 2 * th_rate);
+    v1::SetThresholdsResponse r;
+    if ((rc = client.call(&S::SetThresholds, req, &r))) return rc;
+    if (o.json) return print_json(r), 0;
+    std::printf("%s %s: %s\n", th_vector.c_str(), th_dest ? "per destination" : "per source",
+                th_rate
+                    ? (std::to_string(th_rate) + "/s, burst " + std::to_string(t->burst())).c_str()
+                    : "no limit");
     return 0;
   }
   if (unload->parsed()) {
