@@ -162,7 +162,16 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
     r.get("state_db", c.state_db);
     r.get("pin_dir", c.pin_dir);
     r.get("log_level", c.log_level);
+    r.get("tcp_listen", c.tcp_listen);
+    r.get("tls_cert", c.tls_cert);
+    r.get("tls_key", c.tls_key);
+    r.get("tls_client_ca", c.tls_client_ca);
     if (!r.finish()) return *r.error;
+    if (!c.tcp_listen.empty() &&
+        (c.tls_cert.empty() || c.tls_key.empty() || c.tls_client_ca.empty()))
+      return invalid_argument(where(origin, section("daemon")->get("tcp_listen")->source()) +
+                              ": daemon.tcp_listen needs tls_cert, tls_key and tls_client_ca: "
+                              "the TCP listener only speaks mutual TLS");
     if (mode == "generic")
       c.attach_mode = AttachMode::kGeneric;
     else if (mode != "native")

@@ -24,6 +24,9 @@ struct DaemonConfig {
   std::string state_db = "/var/lib/floodgate/floodgate.db";
   std::string pin_dir = "/sys/fs/bpf/floodgate";
   std::string log_level = "info";
+  // Optional TCP listener, only with mutual TLS: all four or none.
+  std::string tcp_listen;  // "HOST:PORT"
+  std::string tls_cert, tls_key, tls_client_ca;
   // [metrics]: Prometheus /metrics on a loopback address; "" = off.
   std::string metrics_listen = "127.0.0.1:9108";
   // [events]: a `watch` event when drops exceed this many packets/s (0 = never).

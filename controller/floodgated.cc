@@ -18,7 +18,9 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "config.h"
@@ -66,6 +68,28 @@ int unload(const DaemonConfig& cfg) {
     spdlog::info("removed pinned maps in {}", cfg.pin_dir);
   }
   return rc;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Server credentials that require and verify a client certificate from tls_client_ca.
+std::shared_ptr<grpc::ServerCredentials> mtls_credentials(const DaemonConfig& cfg) {
+  auto cert = read_file(cfg.tls_cert), key = read_file(cfg.tls_key),
+       ca = read_file(cfg.tls_client_ca);
+  if (!cert || !key || !ca) {
+    spdlog::error("cannot read daemon.tls_cert, tls_key or tls_client_ca ({}, {}, {})",
+                  cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca);
+    return nullptr;
+  }
+  grpc::SslServerCredentialsOptions opts(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  opts.pem_root_certs = *ca;
+  opts.pem_key_cert_pairs.push_back({*key, *cert});
+  return grpc::SslServerCredentials(opts);
 }
 
 // The API socket, mode 0660: root and the socket's group may drive the daemon.
@@ -187,12 +211,22 @@ int run(const DaemonConfig& cfg) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.RegisterService(&service);
+  if (!cfg.tcp_listen.empty()) {
+    auto creds = mtls_credentials(cfg);
+    if (!creds) return 1;
+    builder.AddListeningPort(cfg.tcp_listen, creds);
+  }
   // Batches of a million prefixes and full rule listings exceed gRPC's 4 MB default.
   builder.SetMaxReceiveMessageSize(256 << 20);
   builder.SetMaxSendMessageSize(256 << 20);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server) return spdlog::error("cannot start the gRPC server"), 1;
+  if (!server)
+    return spdlog::error(
+               "cannot start the gRPC server{}",
+               cfg.tcp_listen.empty() ? "" : " (is " + cfg.tcp_listen + " free and local?)"),
+           1;
   spdlog::info("listening on unix:{}", cfg.socket_path);
+  if (!cfg.tcp_listen.empty()) spdlog::info("listening on {} (mutual TLS)", cfg.tcp_listen);
   // Our own accept loop: it reads each caller's kernel credentials before gRPC sees the
   // connection (gRPC has no API for them).
   std::atomic<bool> accepting{true};

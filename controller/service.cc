@@ -2,6 +2,7 @@
 #include "service.h"
 
 #include <google/protobuf/util/time_util.h>
+#include <grpc/grpc_security_constants.h>
 
 #include <deque>
 #include <mutex>
@@ -31,6 +32,13 @@ Caller caller_of(const grpc::CallbackServerContext* ctx, const PeerRegistry* pee
       return c;
     }
   c.who = peer;
+  // Over mutual TLS: the client certificate's subject.
+  if (auto auth = ctx->auth_context(); auth && auth->IsPeerAuthenticated()) {
+    auto subject = auth->FindPropertyValues(GRPC_X509_SUBJECT_PROPERTY_NAME);
+    if (subject.empty()) subject = auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
+    if (!subject.empty())
+      c.who = std::string(subject[0].data(), subject[0].size()) + " from " + peer;
+  }
   // ipv4:198.18.0.1:5000 / ipv6:[2001:db8::1]:5000 carry an address to protect.
   for (const char* scheme : {"ipv4:", "ipv6:"}) {
     if (peer.rfind(scheme, 0) != 0) continue;

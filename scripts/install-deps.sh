@@ -12,7 +12,7 @@ packages=(
   prometheus-cpp-dev libsqlite3-dev libpcap-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # run time, lab, tests and benchmarks
-  iproute2 xdp-tools netsniff-ng nftables iptables procps util-linux
+  iproute2 xdp-tools netsniff-ng nftables iptables procps util-linux openssl
   gobgpd golang-github-osrg-gobgp-dev
 )
 

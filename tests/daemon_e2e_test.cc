@@ -398,7 +398,7 @@ TEST_F(DaemonTest, ThresholdChangesApplyAtOnce) {
 
 class SampledDaemonTest : public DaemonTest {
  protected:
-  DaemonOptions options() const override { return {200'000, 1, ""}; }
+  DaemonOptions options() const override { return {200'000, 1, "", ""}; }
 };
 
 TEST_F(SampledDaemonTest, TopNamesTheBlockedSourceFromSamples) {
@@ -422,9 +422,75 @@ TEST_F(SampledDaemonTest, TopNamesTheBlockedSourceFromSamples) {
   EXPECT_NE(out.find("udp/9999"), std::string::npos) << out;
 }
 
+// A CA, a server and a client certificate from it, and a client certificate from a
+// second CA, made with openssl in a directory of their own.
+class MtlsDaemonTest : public DaemonTest {
+ protected:
+  static std::string certs() {
+    static const std::string dir = [] {
+      const std::string d = "/tmp/fgtls-" + std::to_string(getpid());
+      const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+      const std::string q = " >/dev/null 2>&1";
+      sh("mkdir -p " + d + " && cd " + d + " && printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext" +
+         " && openssl req -x509" + key +
+         " -keyout ca.key -out ca.pem -days 1 -subj /CN=fg-test-ca" + q + " && openssl req -x509" +
+         key + " -keyout other.key -out other.pem -days 1 -subj /CN=other-ca" + q +
+         " && openssl req" + key + " -keyout server.key -out server.csr -subj /CN=floodgated" + q +
+         " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1"
+         " -extfile san.ext -out server.pem" +
+         q + " && openssl req" + key +
+         " -keyout alice.key -out alice.csr -subj /CN=operator-alice" + q +
+         " && openssl x509 -req -in alice.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1"
+         " -out alice.pem" +
+         q + " && openssl req" + key + " -keyout mallory.key -out mallory.csr -subj /CN=mallory" +
+         q +
+         " && openssl x509 -req -in mallory.csr -CA other.pem -CAkey other.key -CAcreateserial"
+         " -days 1 -out mallory.pem" +
+         q);
+      return d;
+    }();
+    return dir;
+  }
+  DaemonOptions options() const override {
+    const std::string d = certs();
+    return {200'000, 0,
+            "tcp_listen = \"127.0.0.1:9443\"\ntls_cert = \"" + d + "/server.pem\"\ntls_key = \"" +
+                d + "/server.key\"\ntls_client_ca = \"" + d + "/ca.pem\"",
+            ""};
+  }
+  int remote(const std::string& client, const std::string& args, std::string* out) {
+    const std::string d = certs();
+    std::string creds = " --ca " + d + "/ca.pem";
+    if (!client.empty())
+      creds += " --cert " + d + "/" + client + ".pem --key " + d + "/" + client + ".key";
+    return daemon_->ctl_in_netns("--address 127.0.0.1:9443 --timeout 3" + creds + " " + args, out);
+  }
+  void TearDown() override {
+    DaemonTest::TearDown();
+    sh("rm -rf " + certs());
+  }
+};
+
+TEST_F(MtlsDaemonTest, OnlyClientsWithACertificateFromTheConfiguredCaGetIn) {
+  std::string out;
+  ASSERT_EQ(remote("alice", "status", &out), 0) << out << daemon_->log();
+  EXPECT_NE(out.find("mode:"), std::string::npos) << out;
+  EXPECT_EQ(remote("", "status", &out), 3) << "no client certificate:\n" << out;
+  EXPECT_EQ(remote("mallory", "status", &out), 3) << "certificate from another CA:\n" << out;
+  // Over TCP the caller has an address, and blocking it needs --force.
+  EXPECT_EQ(remote("alice", "block 127.0.0.0/24 --force", &out), 0) << out;
+  EXPECT_EQ(remote("alice", "unblock 127.0.0.0/24", &out), 0) << out;
+  EXPECT_EQ(remote("alice", "block 127.0.0.1", &out), 1) << out;
+  EXPECT_NE(out.find("your own address 127.0.0.1/32"), std::string::npos) << out;
+  // The audit trail names the certificate's subject.
+  ASSERT_EQ(remote("alice", "block 198.18.100.1 --reason remote", &out), 0) << out;
+  ASSERT_EQ(remote("alice", "list --json", &out), 0) << out;
+  EXPECT_NE(out.find("operator-alice"), std::string::npos) << out;
+}
+
 class SmallMapDaemonTest : public DaemonTest {
  protected:
-  DaemonOptions options() const override { return {1000, 0, ""}; }
+  DaemonOptions options() const override { return {1000, 0, "", ""}; }
 };
 
 TEST_F(SmallMapDaemonTest, FullMapIsResourceExhaustedAndNothingPartial) {

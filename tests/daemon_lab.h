@@ -22,6 +22,7 @@ namespace floodgate::test {
 struct DaemonOptions {
   uint32_t block_entries = 200'000;
   uint32_t sample_every = 0;
+  std::string daemon_extra;    // lines appended under [daemon]
   std::string datapath_extra;  // lines appended under [datapath]
 };
 
@@ -35,7 +36,9 @@ class DaemonLab {
     config_ = dir_ + "/floodgate.toml";
     std::ofstream(config_) << "[daemon]\ninterfaces = [\"" << lab.if_b << "\"]\nsocket = \""
                            << socket_ << "\"\nstate_db = \"" << dir_ << "/state.db\"\npin_dir = \""
-                           << pin_dir_ << "\"\n[maps]\nblock_entries = " << opts.block_entries
+                           << pin_dir_ << "\"\n"
+                           << opts.daemon_extra
+                           << "\n[maps]\nblock_entries = " << opts.block_entries
                            << "\nsource_entries = 65536\n[datapath]\nsample_every = "
                            << opts.sample_every << "\n"
                            << opts.datapath_extra << "\n";
@@ -98,6 +101,20 @@ class DaemonLab {
   int ctl(const std::string& args, std::string* out = nullptr) const {
     const std::string cmd =
         std::string(FLOODGATECTL_PATH) + " --socket " + socket_ + " " + args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string text;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) text.append(buf, n);
+    const int status = pclose(p);
+    if (out) *out = text;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  // Runs floodgatectl inside the daemon's namespace with exactly `args` (no --socket).
+  int ctl_in_netns(const std::string& args, std::string* out) const {
+    const std::string cmd =
+        "ip netns exec " + lab_.ns_b + " " + FLOODGATECTL_PATH + " " + args + " 2>&1";
     FILE* p = popen(cmd.c_str(), "r");
     std::string text;
     char buf[4096];

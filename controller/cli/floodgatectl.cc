@@ -29,9 +29,21 @@ constexpr int kExitUnreachable = 3;
 
 struct Options {
   std::string socket = "/run/floodgate/floodgate.sock";
+  std::string address;  // HOST:PORT: TCP with mutual TLS instead of the socket
+  std::string cert, key, ca;
   bool json = false;
   double timeout_s = 10;
 };
+
+std::string slurp(const std::string& path) {
+  if (path.empty()) return "";
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "floodgatectl: cannot read " << path << "\n";
+    std::exit(kExitUsage);
+  }
+  return {std::istreambuf_iterator<char>(in), {}};
+}
 
 class Client {
  public:
@@ -39,8 +51,17 @@ class Client {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(256 << 20);  // full rule lists, big batches
     args.SetMaxSendMessageSize(256 << 20);
-    stub_ = v1::FloodgateService::NewStub(
-        grpc::CreateCustomChannel("unix:" + o.socket, grpc::InsecureChannelCredentials(), args));
+    std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+    std::string target = "unix:" + o.socket;
+    if (!o.address.empty()) {
+      grpc::SslCredentialsOptions tls;
+      tls.pem_root_certs = slurp(o.ca);
+      tls.pem_private_key = slurp(o.key);
+      tls.pem_cert_chain = slurp(o.cert);
+      creds = grpc::SslCredentials(tls);
+      target = o.address;
+    }
+    stub_ = v1::FloodgateService::NewStub(grpc::CreateCustomChannel(target, creds, args));
   }
 
   // Calls one RPC; prints the daemon's message on failure and returns the exit code.
@@ -55,9 +76,11 @@ class Client {
     if (s.ok()) return 0;
     if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
         s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-      std::cerr << "floodgatectl: cannot reach floodgated at " << opts_.socket << " ("
+      std::cerr << "floodgatectl: cannot reach floodgated at "
+                << (opts_.address.empty() ? opts_.socket : opts_.address) << " ("
                 << s.error_message() << ").\nIs it running? `systemctl status floodgated`; "
-                << "another socket: --socket PATH\n";
+                << "another socket: --socket PATH; remote: --address HOST:PORT with --cert, "
+                   "--key and --ca\n";
       return kExitUnreachable;
     }
     std::cerr << "error: " << s.error_message() << "\n";
@@ -173,6 +196,12 @@ int main(int argc, char** argv) {
   app.add_option("--socket", o.socket, "daemon socket (env FLOODGATE_SOCKET)")
       ->capture_default_str();
   app.add_flag("--json", o.json, "print the API's JSON instead of a table");
+  auto* addr = app.add_option("--address", o.address,
+                              "a remote floodgated's TCP listener, HOST:PORT (mutual TLS)");
+  app.add_option("--cert", o.cert, "client certificate (PEM) for --address")->needs(addr);
+  app.add_option("--key", o.key, "client key (PEM) for --address")->needs(addr);
+  app.add_option("--ca", o.ca, "CA that signed the daemon's certificate, for --address")
+      ->needs(addr);
   app.add_option("--timeout", o.timeout_s, "seconds to wait for the daemon")->capture_default_str();
 
   int rc = 0;
