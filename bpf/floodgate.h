@@ -8,7 +8,7 @@
 
 /* Bumped whenever a map key/value or fg_config changes shape, so a daemon never adopts
  * pinned maps of another layout. */
-#define FG_LAYOUT_VERSION 1
+#define FG_LAYOUT_VERSION 2
 
 /* Why a packet got its verdict. One enum for BPF, daemon, API and metrics; the names
  * user space prints are in fg_reason_name() below. Reasons before FG_R_FIRST_DROP always
@@ -174,6 +174,13 @@ struct fg_config {
 struct fg_portset {
 	__u64 bits[1024];
 };
+
+/* Counters are kept per interface slot: user space gives each attached interface a slot
+ * 1..FG_MAX_IFACES in the ifslots map (indexed by ifindex < FG_MAX_IFINDEX); slot 0
+ * counts any other. The stats key is slot * FG_R_MAX + reason. */
+#define FG_MAX_IFACES		   16
+#define FG_MAX_IFINDEX		   4096
+#define FG_STATS_KEY(slot, reason) ((slot)*FG_R_MAX + (reason))
 
 /* Per-CPU counters per reason. "pass" and "drop" are what really happened to the
  * packet: in monitor mode a drop reason's packets are counted under pass (would-drop). */

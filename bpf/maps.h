@@ -62,9 +62,17 @@ struct {
 	__type(value, struct fg_agg_state);
 } agg_state SEC(".maps");
 
+/* ifindex -> counter slot (see FG_STATS_KEY). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FG_MAX_IFINDEX);
+	__type(key, __u32);
+	__type(value, __u32);
+} ifslots SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FG_R_MAX);
+	__uint(max_entries, FG_STATS_KEY(FG_MAX_IFACES + 1, 0));
 	__type(key, __u32);
 	__type(value, struct fg_counters);
 } stats SEC(".maps");

@@ -45,7 +45,10 @@ static __always_inline int fg_record(struct xdp_md *ctx, const struct fg_config 
 				     __u32 len)
 {
 	int verdict = fg_verdict(cfg, reason);
-	struct fg_counters *cnt = bpf_map_lookup_elem(&stats, &reason);
+	__u32 ifindex = ctx->ingress_ifindex;
+	__u32 *slot = bpf_map_lookup_elem(&ifslots, &ifindex); /* NULL past FG_MAX_IFINDEX */
+	__u32 key = FG_STATS_KEY(slot && *slot <= FG_MAX_IFACES ? *slot : 0, reason);
+	struct fg_counters *cnt = bpf_map_lookup_elem(&stats, &key);
 	__u64 seen;
 
 	if (!cnt)

@@ -262,24 +262,51 @@ Status Datapath::add_protected(const Prefix& p, uint32_t agg_index) {
   return put_prefix(FG_LIST_PROTECTED, p, &v, existed);
 }
 
-Counters Datapath::counters() const {
+namespace {
+
+void add_counters(fg_counters& to, const fg_counters& c) {
+  to.pass_packets += c.pass_packets;
+  to.pass_bytes += c.pass_bytes;
+  to.drop_packets += c.drop_packets;
+  to.drop_bytes += c.drop_bytes;
+  to.samples += c.samples;
+  to.samples_lost += c.samples_lost;
+}
+
+}  // namespace
+
+Counters Datapath::counters_for_slot(uint32_t slot) const {
   Counters total{};
   const int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) return total;
+  if (ncpu <= 0 || slot > FG_MAX_IFACES) return total;
   std::vector<fg_counters> per_cpu(static_cast<size_t>(ncpu));
   const int fd = bpf_map__fd(skel_->maps.stats);
   for (uint32_t r = 0; r < FG_R_MAX; r++) {
-    if (bpf_map_lookup_elem(fd, &r, per_cpu.data()) != 0) continue;
-    for (const auto& c : per_cpu) {
-      total[r].pass_packets += c.pass_packets;
-      total[r].pass_bytes += c.pass_bytes;
-      total[r].drop_packets += c.drop_packets;
-      total[r].drop_bytes += c.drop_bytes;
-      total[r].samples += c.samples;
-      total[r].samples_lost += c.samples_lost;
-    }
+    const uint32_t key = FG_STATS_KEY(slot, r);
+    if (bpf_map_lookup_elem(fd, &key, per_cpu.data()) != 0) continue;
+    for (const auto& c : per_cpu) add_counters(total[r], c);
   }
   return total;
+}
+
+Counters Datapath::counters() const {
+  Counters total{};
+  for (uint32_t slot = 0; slot <= FG_MAX_IFACES; slot++) {
+    const Counters c = counters_for_slot(slot);
+    for (uint32_t r = 0; r < FG_R_MAX; r++) add_counters(total[r], c[r]);
+  }
+  return total;
+}
+
+Status Datapath::assign_slot(int ifindex, uint32_t slot) {
+  if (ifindex <= 0 || ifindex >= static_cast<int>(FG_MAX_IFINDEX))
+    return invalid_argument("ifindex " + std::to_string(ifindex) + " is beyond the " +
+                            std::to_string(FG_MAX_IFINDEX) +
+                            " the per-interface counters cover; its packets count as 'other'");
+  if (slot == 0 || slot > FG_MAX_IFACES)
+    return invalid_argument("at most " + std::to_string(FG_MAX_IFACES) + " interfaces");
+  const uint32_t key = static_cast<uint32_t>(ifindex);
+  return map_update(bpf_map__fd(skel_->maps.ifslots), &key, &slot, "ifslots");
 }
 
 std::optional<fg_src_state> Datapath::source_state(const fg_addr& key) const {

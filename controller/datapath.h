@@ -129,8 +129,12 @@ class Datapath : public DataPlane {
   // A protected destination prefix sharing the aggregate buckets of `agg_index`.
   Status add_protected(const Prefix& p, uint32_t agg_index) override;
 
-  // Summed over CPUs.
+  // Summed over CPUs and interfaces.
   Counters counters() const override;
+  // Summed over CPUs, for one interface slot (0 = interfaces without a slot).
+  Counters counters_for_slot(uint32_t slot) const;
+  // Counts ifindex's packets under `slot` (1..FG_MAX_IFACES) from now on.
+  Status assign_slot(int ifindex, uint32_t slot);
 
   std::optional<fg_src_state> source_state(const fg_addr& key) const;
 

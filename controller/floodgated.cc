@@ -146,6 +146,10 @@ int run(const DaemonConfig& cfg) {
     if (ifindex == 0)
       return spdlog::error("interface {} does not exist (daemon.interfaces in the config)", name),
              1;
+    if (atts.size() >= FG_MAX_IFACES)
+      return spdlog::error("at most {} interfaces (daemon.interfaces)", FG_MAX_IFACES), 1;
+    if (auto s = (*dp)->assign_slot(ifindex, static_cast<uint32_t>(atts.size() + 1)); !s)
+      spdlog::warn("{}: {}", name, s.error().message);
     auto a = (*dp)->attach(ifindex, cfg.attach_mode);
     if (!a.ok()) return spdlog::error("{}: {}", name, a.error().message), 1;
     if (cfg.attach_mode == AttachMode::kGeneric)
@@ -167,6 +171,12 @@ int run(const DaemonConfig& cfg) {
   };
   info.interface_names = [&] { return cfg.interfaces; };
   info.counters = [&] { return (*dp)->counters(); };
+  info.interface_counters = [&] {
+    std::vector<Counters> v;
+    for (size_t i = 0; i < atts.size(); i++)
+      v.push_back((*dp)->counters_for_slot(static_cast<uint32_t>(i + 1)));
+    return v;
+  };
   PeerRegistry peers;
   info.peers = &peers;
   info.top = &top;

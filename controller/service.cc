@@ -284,6 +284,23 @@ grpc::ServerUnaryReactor* Service::GetStats(grpc::CallbackServerContext* ctx,
     }
   }
   *resp->mutable_window() = TimeUtil::MillisecondsToDuration(static_cast<int64_t>(secs * 1000));
+  if (info_.interface_counters) {
+    const auto per = info_.interface_counters();
+    const auto names = info_.interface_names();
+    for (size_t i = 0; i < per.size() && i < names.size(); i++) {
+      auto* itf = resp->add_interfaces();
+      itf->set_name(names[i]);
+      for (uint32_t r = 0; r < FG_R_MAX; r++) {
+        auto* s = itf->add_reasons();
+        s->set_reason(fg_reason_name(static_cast<fg_reason>(r)));
+        s->set_pass_packets(per[i][r].pass_packets);
+        s->set_pass_bytes(per[i][r].pass_bytes);
+        s->set_drop_packets(per[i][r].drop_packets);
+        s->set_drop_bytes(per[i][r].drop_bytes);
+        s->set_samples_lost(per[i][r].samples_lost);
+      }
+    }
+  }
   return finish(ctx, grpc::Status::OK);
 }
 

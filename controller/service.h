@@ -21,8 +21,9 @@ struct DaemonInfo {
   std::function<std::vector<const Attachment*>()> attachments;
   std::function<std::vector<std::string>()> interface_names;  // same order
   std::function<Counters()> counters;
-  std::function<std::vector<std::string>()> unload;  // detaches and unpins; returns names
-  const PeerRegistry* peers = nullptr;               // kernel-verified callers on the Unix socket
+  std::function<std::vector<Counters>()> interface_counters;  // in interface_names order
+  std::function<std::vector<std::string>()> unload;           // detaches and unpins; returns names
+  const PeerRegistry* peers = nullptr;  // kernel-verified callers on the Unix socket
   TopTalkers* top = nullptr;
   EventBus* events = nullptr;
   std::function<uint32_t()> sample_every;

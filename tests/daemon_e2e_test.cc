@@ -59,6 +59,9 @@ TEST_F(DaemonTest, BlockDropsTheSourceAndOnlyIt) {
   EXPECT_NE(list.find("test"), std::string::npos) << list;
   const std::string stats = ctl_ok("stats --json");
   EXPECT_NE(stats.find("\"blocked\""), std::string::npos);
+  const std::string per = ctl_ok("stats --per-interface");
+  EXPECT_NE(per.find(lab_.if_b + ":\nREASON"), std::string::npos) << per;
+  EXPECT_NE(per.rfind("blocked                     0           30"), std::string::npos) << per;
 
   ctl_ok(std::string("unblock ") + NetnsLab::kAddrA);
   got = exchange();

@@ -72,6 +72,19 @@ TEST_F(VethTest, BlockedSourceIsDroppedOtherArrives) {
   EXPECT_GE(c[FG_R_PASS_NON_IP].pass_packets, 1u) << "ARP must pass";
 }
 
+TEST_F(VethTest, CountersAreKeptPerInterfaceSlot) {
+  set_mode(FG_MODE_ENFORCE);
+  ASSERT_TRUE(dp_->assign_slot(attachment_->ifindex(), 3).ok());
+  ASSERT_TRUE(dp_->add_block(*parse_prefix(NetnsLab::kAddrA), {0, 0, FG_ORIGIN_OPERATOR, 0}).ok());
+  exchange();
+  EXPECT_EQ(dp_->counters_for_slot(3)[FG_R_BLOCKED].drop_packets,
+            static_cast<uint64_t>(kPerSource));
+  EXPECT_EQ(dp_->counters_for_slot(0)[FG_R_BLOCKED].drop_packets, 0u);
+  EXPECT_EQ(dp_->counters()[FG_R_BLOCKED].drop_packets, static_cast<uint64_t>(kPerSource))
+      << "the total sums every slot";
+  EXPECT_FALSE(dp_->assign_slot(attachment_->ifindex(), FG_MAX_IFACES + 1).ok());
+}
+
 TEST_F(VethTest, MonitorModeCountsButPasses) {
   ASSERT_TRUE(dp_->add_block(*parse_prefix(NetnsLab::kAddrA), {0, 0, FG_ORIGIN_OPERATOR, 0}).ok());
   const auto got = exchange();

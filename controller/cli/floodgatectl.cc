@@ -209,6 +209,8 @@ int main(int argc, char** argv) {
   auto* stats = app.add_subcommand("stats", "packets passed and dropped, per reason");
   bool watch = false;
   stats->add_flag("-w,--watch", watch, "refresh every second until Ctrl-C");
+  bool per_interface = false;
+  stats->add_flag("-i,--per-interface", per_interface, "also one table per interface");
   auto* top = app.add_subcommand("top", "the sources behind the most dropped packets (sampled)");
   unsigned top_limit = 10;
   top->add_option("-n,--limit", top_limit, "how many sources")->capture_default_str();
@@ -310,6 +312,13 @@ int main(int argc, char** argv) {
       } else {
         if (watch) std::printf("\033[H\033[2J");
         print_stats(r);
+        if (per_interface)
+          for (const auto& itf : r.interfaces()) {
+            std::printf("\n%s:\n", itf.name().c_str());
+            v1::GetStatsResponse one;
+            *one.mutable_reasons() = itf.reasons();
+            print_stats(one);
+          }
       }
       if (watch) std::this_thread::sleep_for(std::chrono::seconds(1));
     } while (watch);
