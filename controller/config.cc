@@ -43,30 +43,31 @@ class Reader {
   }
 
   void strings(const char* key, std::vector<std::string>& out) {
-    seen_.insert(key);
-    const toml::node* n = t_.get(key);
-    if (!n || error) return;
-    const toml::array* a = n->as_array();
-    if (!a) return fail(*n, key, "an array of strings");
-    out.clear();
-    for (const auto& e : *a) {
-      auto v = e.value<std::string>();
-      if (!v) return fail(e, key, "an array of strings");
-      out.push_back(*v);
-    }
+    array(key, out, "an array of strings",
+          [](const toml::node& e) { return e.value<std::string>(); });
   }
 
   void ports(const char* key, std::vector<uint16_t>& out) {
+    array(key, out, "port numbers from 0 to 65535", [](const toml::node& e) {
+      auto v = e.value<int64_t>();
+      return v && *v >= 0 && *v <= 65535 ? std::optional<uint16_t>(static_cast<uint16_t>(*v))
+                                         : std::nullopt;
+    });
+  }
+
+  // An array whose every element `convert` accepts.
+  template <typename T, typename Convert>
+  void array(const char* key, std::vector<T>& out, const std::string& expected, Convert convert) {
     seen_.insert(key);
     const toml::node* n = t_.get(key);
     if (!n || error) return;
     const toml::array* a = n->as_array();
-    if (!a) return fail(*n, key, "an array of port numbers");
+    if (!a) return fail(*n, key, expected);
     out.clear();
     for (const auto& e : *a) {
-      auto v = e.value<int64_t>();
-      if (!v || *v < 0 || *v > 65535) return fail(e, key, "port numbers from 0 to 65535");
-      out.push_back(static_cast<uint16_t>(*v));
+      std::optional<T> v = convert(e);
+      if (!v) return fail(e, key, expected);
+      out.push_back(*v);
     }
   }
 

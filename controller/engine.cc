@@ -245,23 +245,32 @@ Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Call
 
 Result<std::vector<Prefix>> Engine::unblock(const std::vector<std::string>& texts,
                                             const Caller& c) {
+  return remove_rules(RuleKind::kBlock, texts, c);
+}
+
+Result<std::vector<Prefix>> Engine::remove_rules(RuleKind kind,
+                                                 const std::vector<std::string>& texts,
+                                                 const Caller& c) {
+  const bool block = kind == RuleKind::kBlock;
+  const char* action = block ? "unblock" : "disallow";
   auto parsed = parse_all(texts);
   if (!parsed.ok()) return parsed.error();
   std::lock_guard lock(mu_);
   std::vector<Prefix> missing;
-  for (const Prefix& p : *parsed)
-    if (!rules_.count(rule_key(RuleKind::kBlock, p)) && !dp_.find_block(p)) missing.push_back(p);
+  for (const Prefix& p : *parsed)  // an unrecorded auto-block can be lifted too
+    if (!rules_.count(rule_key(kind, p)) && !(block && dp_.find_block(p))) missing.push_back(p);
   if (!missing.empty()) {
-    audit(c, "unblock", join(*parsed), "not found: " + join(missing));
-    return not_found("no block for " + join(missing) + "; `floodgatectl list` shows the blocks");
+    audit(c, action, join(*parsed), "not found: " + join(missing));
+    return not_found(std::string(block ? "no block for " : "no allow entry for ") + join(missing) +
+                     "; `floodgatectl list" + (block ? "" : " --allow") + "` shows them");
   }
-  if (auto s = store_.delete_rules(RuleKind::kBlock, *parsed); !s) return s.error();
+  if (auto s = store_.delete_rules(kind, *parsed); !s) return s.error();
   for (const Prefix& p : *parsed) {
-    (void)dp_.remove_block(p);
-    rules_.erase(rule_key(RuleKind::kBlock, p));
+    (void)(block ? dp_.remove_block(p) : dp_.remove_allow(p));
+    rules_.erase(rule_key(kind, p));
   }
-  audit(c, "unblock", join(*parsed), "ok");
-  publish(EventKind::kUnblock, join(*parsed), "", c.who);
+  audit(c, action, join(*parsed), "ok");
+  publish(block ? EventKind::kUnblock : EventKind::kDisallow, join(*parsed), "", c.who);
   return *parsed;
 }
 
@@ -299,21 +308,7 @@ Result<std::vector<RuleRecord>> Engine::allow(const std::vector<std::string>& te
 
 Result<std::vector<Prefix>> Engine::disallow(const std::vector<std::string>& texts,
                                              const Caller& c) {
-  auto parsed = parse_all(texts);
-  if (!parsed.ok()) return parsed.error();
-  std::lock_guard lock(mu_);
-  for (const Prefix& p : *parsed)
-    if (!rules_.count(rule_key(RuleKind::kAllow, p)))
-      return not_found("no allow entry for " + p.str() +
-                       "; `floodgatectl list --allow` shows them");
-  if (auto s = store_.delete_rules(RuleKind::kAllow, *parsed); !s) return s.error();
-  for (const Prefix& p : *parsed) {
-    (void)dp_.remove_allow(p);
-    rules_.erase(rule_key(RuleKind::kAllow, p));
-  }
-  audit(c, "disallow", join(*parsed), "ok");
-  publish(EventKind::kDisallow, join(*parsed), "", c.who);
-  return *parsed;
+  return remove_rules(RuleKind::kAllow, texts, c);
 }
 
 Result<fg_mode> Engine::set_mode(fg_mode mode, const Caller& c) {

@@ -87,6 +87,9 @@ class Engine {
   std::vector<std::string> tick(int64_t now_unix);
 
  private:
+  // unblock and disallow: all listed rules exist, or nothing is removed.
+  Result<std::vector<Prefix>> remove_rules(RuleKind kind, const std::vector<std::string>& texts,
+                                           const Caller& c);
   Result<std::vector<Prefix>> parse_all(const std::vector<std::string>& texts) const;
   fg_block block_value(const RuleRecord& r, int64_t now_unix) const;
   void audit(const Caller& c, const std::string& action, const std::string& detail,

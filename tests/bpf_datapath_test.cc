@@ -144,10 +144,7 @@ std::vector<Case> cases() {
 class DatapathTest : public ::testing::TestWithParam<fg_mode> {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(have_bpf());
-    auto dp = Datapath::load(test_map_sizes());
-    ASSERT_TRUE(dp.ok()) << dp.error().message;
-    dp_ = std::move(dp.value());
+    ASSERT_TRUE(load_test_datapath(dp_));
     fg_config cfg = dp_->config();
     cfg.mode = GetParam();
     cfg.policy_default[FG_PROTO_UDP] = FG_ACT_PASS;

@@ -22,10 +22,7 @@ using namespace std::chrono_literals;
 class TimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(have_bpf());
-    auto dp = Datapath::load(test_map_sizes());
-    ASSERT_TRUE(dp.ok()) << dp.error().message;
-    dp_ = std::move(dp.value());
+    ASSERT_TRUE(load_test_datapath(dp_));
     cfg_ = dp_->config();
     cfg_.mode = FG_MODE_ENFORCE;
     cfg_.rep_threshold = 0;  // tests that want reputation switch it on

@@ -99,23 +99,17 @@ class DaemonLab {
 
   // Runs floodgatectl with `args`; returns its exit code, output in *out.
   int ctl(const std::string& args, std::string* out = nullptr) const {
-    const std::string cmd =
-        std::string(FLOODGATECTL_PATH) + " --socket " + socket_ + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string text;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) text.append(buf, n);
-    const int status = pclose(p);
-    if (out) *out = text;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return run(std::string(FLOODGATECTL_PATH) + " --socket " + socket_ + " " + args, out);
   }
 
   // Runs floodgatectl inside the daemon's namespace with exactly `args` (no --socket).
   int ctl_in_netns(const std::string& args, std::string* out) const {
-    const std::string cmd =
-        "ip netns exec " + lab_.ns_b + " " + FLOODGATECTL_PATH + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
+    return run("ip netns exec " + lab_.ns_b + " " + FLOODGATECTL_PATH + " " + args, out);
+  }
+
+  // Runs a shell command; its exit code, stdout and stderr in *out.
+  static int run(const std::string& cmd, std::string* out) {
+    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
     std::string text;
     char buf[4096];
     size_t n;
@@ -131,6 +125,7 @@ class DaemonLab {
   }
 
   v1::FloodgateService::Stub& api() { return *stub_; }
+
   const std::string& dir() const { return dir_; }
 
  private:

@@ -44,6 +44,15 @@ inline MapSizes test_map_sizes() {
   return s;
 }
 
+// Loads the program with test_map_sizes() into `out`, or says why it could not.
+inline ::testing::AssertionResult load_test_datapath(std::unique_ptr<Datapath>& out) {
+  if (auto bpf = have_bpf(); !bpf) return bpf;
+  auto dp = Datapath::load(test_map_sizes());
+  if (!dp.ok()) return ::testing::AssertionFailure() << dp.error().message;
+  out = std::move(dp.value());
+  return ::testing::AssertionSuccess();
+}
+
 // Runs the program once on `frame`; returns the XDP action, or -errno.
 inline int run_xdp(int prog_fd, const std::vector<uint8_t>& frame) {
   std::vector<uint8_t> in = frame;

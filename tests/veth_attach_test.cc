@@ -16,11 +16,8 @@ constexpr int kPerSource = 50;
 class VethTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(have_bpf());
     ASSERT_TRUE(lab_.ok()) << "could not build the namespace lab (ip netns / veth)";
-    auto dp = Datapath::load(test_map_sizes());
-    ASSERT_TRUE(dp.ok()) << dp.error().message;
-    dp_ = std::move(dp.value());
+    ASSERT_TRUE(load_test_datapath(dp_));
     in_netns(lab_.ns_b, [&] {
       auto a =
           dp_->attach(static_cast<int>(if_nametoindex(lab_.if_b.c_str())), AttachMode::kNative);
