@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <ctime>
 
 #include "daemon_lab.h"
 #include "test_util.h"
@@ -397,6 +398,51 @@ TEST_F(DaemonTest, ThresholdChangesApplyAtOnce) {
   EXPECT_NE(policy.find("udp_packets  per source                   10              5"),
             std::string::npos)
       << policy;
+}
+
+// TCP connection attempts from `src` in namespace a to dst:port: one SYN each (the
+// port is closed, so each attempt ends with a RST or a drop).
+void syns(const std::string& ns, const char* src, const char* dst, uint16_t port, int count) {
+  in_netns(ns, [&] {
+    for (int i = 0; i < count; i++) {
+      const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      sockaddr_in from{}, to{};
+      from.sin_family = to.sin_family = AF_INET;
+      inet_pton(AF_INET, src, &from.sin_addr);
+      inet_pton(AF_INET, dst, &to.sin_addr);
+      to.sin_port = htons(port);
+      bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from));
+      connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+      usleep(20'000);
+      close(fd);
+    }
+  });
+}
+
+class ReputationDaemonTest : public DaemonTest {
+ protected:
+  DaemonOptions options() const override {
+    return {200'000, 0, "",
+            "syn = { rate = 1, burst = 1 }\nreputation_violations = 3\n"
+            "reputation_block_seconds = 3600\nmode = \"enforce\""};
+  }
+};
+
+TEST_F(ReputationDaemonTest, AutoBlocksMadeWhileTheDaemonIsDownAreKept) {
+  daemon_->kill_daemon(SIGKILL);
+  syns(lab_.ns_a, NetnsLab::kAddrA, NetnsLab::kAddrB, 7, 6);  // 1 passes, then 3 violations
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  v1::ListRulesResponse list;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(daemon_->api().ListRules(&ctx, {}, &list).ok());
+  ASSERT_EQ(list.rules_size(), 1) << daemon_->log();
+  EXPECT_EQ(list.rules(0).prefix(), "198.18.100.1/32");
+  EXPECT_EQ(list.rules(0).origin(), v1::RULE_ORIGIN_REPUTATION);
+  EXPECT_GT(list.rules(0).expires_at().seconds() - std::time(nullptr), 3500);
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA), 0) << "the auto-block still drops";
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA2), kCount);
+  ctl_ok("unblock 198.18.100.1");  // and the operator can lift it
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA), kCount);
 }
 
 class SampledDaemonTest : public DaemonTest {

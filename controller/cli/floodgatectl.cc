@@ -293,9 +293,13 @@ int main(int argc, char** argv) {
         "mode:       %s%s\n", mode_name(r.mode()).c_str(),
         r.mode() == v1::MODE_MONITOR ? " (counting only; `floodgatectl protect on` to drop)" : "");
     for (const auto& i : r.interfaces())
-      std::printf("interface:  %s (ifindex %d), %s XDP%s\n", i.name().c_str(), i.ifindex(),
+      std::printf("interface:  %s (ifindex %d), %s XDP%s%s\n", i.name().c_str(), i.ifindex(),
                   i.attach_mode().c_str(),
-                  i.dispatcher() ? ", libxdp dispatcher" : ", single program");
+                  i.dispatcher() ? ", libxdp dispatcher" : ", single program",
+                  i.attach_mode() == "generic"
+                      ? "  <-- SLOW PATH: the kernel allocates every packet before the filter "
+                        "sees it; use a driver with native XDP"
+                      : "");
     std::printf("rules:      %llu blocks, %llu allows\n",
                 static_cast<unsigned long long>(r.block_rules()),
                 static_cast<unsigned long long>(r.allow_rules()));
