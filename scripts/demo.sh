@@ -109,7 +109,10 @@ show "ENFORCE (dropping)"
 wait_for=$(( $(date +%s) + 3 ))
 while [ "$(date +%s)" -lt $wait_for ] && ! grep -q summary "$dir/client.log"; do sleep 0.2; done
 echo
-echo "== rules now (the attacker was auto-blocked by its reputation):"
+echo "== who is sending it (sampled drops): floodgatectl top"
+"$B/controller/floodgatectl" top
+echo
+echo "== rules now (the attacker was auto-blocked by its reputation): floodgatectl list"
 "$B/controller/floodgatectl" list
 echo
 grep summary "$dir/client.log" || true
