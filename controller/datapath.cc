@@ -218,12 +218,25 @@ std::optional<fg_block> Datapath::find_block(const Prefix& p) const {
 }
 
 std::vector<BlockEntry> Datapath::blocks() const {
+  // Batched reads: a million entries take a few hundred syscalls, not two million.
+  constexpr uint32_t kChunk = 8192;
   std::vector<BlockEntry> out;
+  std::vector<fg_lpm_key> keys(kChunk);
+  std::vector<fg_block> values(kChunk);
   const int fd = bpf_map__fd(skel_->maps.block);
-  fg_lpm_key key{};
-  for (const void* cur = nullptr; bpf_map_get_next_key(fd, cur, &key) == 0; cur = &key) {
-    fg_block v{};
-    if (bpf_map_lookup_elem(fd, &key, &v) == 0) out.push_back({prefix_from_key(key), v});
+  uint32_t token = 0;
+  bool first = true;
+  for (;;) {
+    uint32_t count = kChunk;
+    const int rc = bpf_map_lookup_batch(fd, first ? nullptr : &token, &token, keys.data(),
+                                        values.data(), &count, nullptr);
+    const int err = rc == 0 ? 0 : errno;
+    for (uint32_t i = 0; i < count; i++) out.push_back({prefix_from_key(keys[i]), values[i]});
+    if (rc != 0) {
+      if (err != ENOENT) out.clear();  // a partial list would look like missing rules
+      break;
+    }
+    first = false;
   }
   return out;
 }
@@ -354,7 +367,18 @@ std::optional<AttachedProg> attached_prog(int ifindex) {
   return out;
 }
 
+constexpr const char* kProgName = "floodgate_xdp";  // bpf_prog_info.name of ours
+
 }  // namespace
+
+Result<bool> Datapath::detach_ours(int ifindex) {
+  const std::optional<AttachedProg> p = attached_prog(ifindex);
+  if (!p || p->name != kProgName) return false;
+  if (int err = bpf_xdp_detach(ifindex, 0, nullptr); err != 0)
+    return internal_error("detaching from ifindex " + std::to_string(ifindex) + ": " +
+                          errno_text(err));
+  return true;
+}
 
 Result<std::unique_ptr<Attachment>> Datapath::attach(int ifindex, AttachMode mode) {
   bpf_prog_info mine{};
@@ -416,11 +440,9 @@ Status Attachment::detach() {
                                 mode_ == AttachMode::kNative ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0);
   if (err != 0) {
     // Adopted or swapped-in programs were not attached by this libxdp handle.
-    err = bpf_xdp_detach(ifindex_, 0, nullptr);
+    auto r = Datapath::detach_ours(ifindex_);
+    if (!r.ok()) return r.error();
   }
-  if (err != 0)
-    return internal_error("detaching from ifindex " + std::to_string(ifindex_) + ": " +
-                          errno_text(err));
   attached_ = false;
   return Ok{};
 }

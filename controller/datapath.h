@@ -100,6 +100,9 @@ class Datapath : public DataPlane {
                                                 const std::string& pin_dir = "");
   // Removes the pinned maps (the kernel frees them once nothing uses them).
   static Status unpin(const std::string& pin_dir);
+  // Detaches the XDP program at ifindex only if it is Floodgate's (by program name);
+  // another program there is left alone. True when something was detached.
+  static Result<bool> detach_ours(int ifindex);
   ~Datapath();
   Datapath(const Datapath&) = delete;
   Datapath& operator=(const Datapath&) = delete;

@@ -107,6 +107,7 @@ class Engine {
   // Mirror of the store's rules, by rule_key(): kind, then address, then length.
   std::map<std::string, RuleRecord> rules_;
   Policy policy_{};
+  unsigned ticks_ = 0;
 };
 
 // Unix seconds now.

@@ -59,7 +59,15 @@ int unload(const DaemonConfig& cfg) {
   for (const std::string& name : cfg.interfaces) {
     const int ifindex = static_cast<int>(if_nametoindex(name.c_str()));
     if (ifindex == 0) continue;
-    if (bpf_xdp_detach(ifindex, 0, nullptr) == 0) spdlog::info("detached from {}", name);
+    auto r = Datapath::detach_ours(ifindex);
+    if (!r.ok()) {
+      spdlog::error("{}: {}", name, r.error().message);
+      rc = 1;
+    } else if (*r) {
+      spdlog::info("detached from {}", name);
+    } else {
+      spdlog::info("{}: no Floodgate program attached (anything else there is left alone)", name);
+    }
   }
   if (auto s = Datapath::unpin(cfg.pin_dir); !s) {
     spdlog::error("{}", s.error().message);

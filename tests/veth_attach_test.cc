@@ -1,11 +1,14 @@
 // The XDP program attached for real (libxdp, native mode) to a veth in a namespace the
 // test creates: real datagrams from two sources, one of them blocked; the receiver's
 // socket and the counters must agree.
+#include <bpf/libbpf.h>
+
 #include <map>
 #include <memory>
 
 #include "netns_lab.h"
 #include "test_util.h"
+#include "xdp_drop.skel.h"
 
 namespace floodgate::test {
 namespace {
@@ -90,6 +93,34 @@ TEST_F(VethTest, MonitorModeCountsButPasses) {
   const Counters c = dp_->counters();
   EXPECT_EQ(c[FG_R_BLOCKED].pass_packets, static_cast<uint64_t>(kPerSource));
   EXPECT_EQ(c[FG_R_BLOCKED].drop_packets, 0u);
+}
+
+TEST_F(VethTest, UnloadDetachesOnlyFloodgatesProgram) {
+  // Another XDP program on the other end of the pair (a minimal XDP_DROP).
+  xdp_drop* other = xdp_drop__open_and_load();
+  ASSERT_NE(other, nullptr);
+  int ifindex_a = 0;
+  in_netns(lab_.ns_a, [&] {
+    ifindex_a = static_cast<int>(if_nametoindex(lab_.if_a.c_str()));
+    ASSERT_EQ(bpf_xdp_attach(ifindex_a, bpf_program__fd(other->progs.xdp_drop), 0, nullptr), 0);
+    auto r = Datapath::detach_ours(ifindex_a);
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(*r) << "not ours: must stay";
+    uint32_t id = 0;
+    EXPECT_EQ(bpf_xdp_query_id(ifindex_a, 0, &id), 0);
+    EXPECT_NE(id, 0u) << "the other program was detached";
+    bpf_xdp_detach(ifindex_a, 0, nullptr);
+  });
+  xdp_drop__destroy(other);
+  in_netns(lab_.ns_b, [&] {
+    auto r = Datapath::detach_ours(attachment_->ifindex());
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(*r);
+    uint32_t id = 1;
+    EXPECT_EQ(bpf_xdp_query_id(attachment_->ifindex(), 0, &id), 0);
+    EXPECT_EQ(id, 0u);
+  });
+  attachment_.reset();  // already detached
 }
 
 }  // namespace
