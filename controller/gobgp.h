@@ -1,0 +1,78 @@
+// GoBGP, the BGP speaker behind diversion: a typed client over gobgpd's own gRPC API
+// (apipb, attributes packed in google.protobuf.Any), and a gobgpd child process whose
+// API listens on loopback only.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "prefix.h"
+#include "result.h"
+
+namespace floodgate {
+
+// One unicast route as Floodgate announces it.
+struct BgpRoute {
+  Prefix prefix;
+  std::string next_hop;               // IPv4 or IPv6 address
+  std::vector<uint32_t> communities;  // ASN << 16 | value
+  bool operator==(const BgpRoute&) const = default;
+};
+
+// "65000:100" -> 65000 << 16 | 100.
+Result<uint32_t> parse_community(const std::string& text);
+std::string community_text(uint32_t c);
+
+enum class BgpSessionState {
+  kUnknown,
+  kIdle,
+  kConnect,
+  kActive,
+  kOpenSent,
+  kOpenConfirm,
+  kEstablished
+};
+const char* session_state_name(BgpSessionState s);
+
+class GobgpClient {
+ public:
+  explicit GobgpClient(std::shared_ptr<grpc::Channel> channel);
+  ~GobgpClient();
+
+  // The speaker's own identity; listen_port -1 = do not accept connections.
+  Status start(uint32_t asn, const std::string& router_id, int32_t listen_port = 179);
+  // A neighbour with IPv4 and IPv6 unicast (and FlowSpec when asked).
+  Status add_peer(const std::string& address, uint32_t peer_asn, bool flowspec = false);
+  Result<BgpSessionState> session_state(const std::string& address);
+
+  Status announce(const BgpRoute& r);
+  Status withdraw(const BgpRoute& r);
+  // The best paths of the global RIB for the route's family.
+  Result<std::vector<BgpRoute>> rib(bool v6);
+
+ private:
+  struct Stub;  // the generated apipb stub, kept out of this header
+  std::unique_ptr<Stub> stub_;
+};
+
+// gobgpd started as a child process with its API on 127.0.0.1:api_port only (its
+// default is every interface, unauthenticated). Stopped by the destructor.
+class GobgpProcess {
+ public:
+  static Result<std::unique_ptr<GobgpProcess>> start(const std::string& binary, int api_port,
+                                                     const std::string& log_path);
+  ~GobgpProcess();
+  pid_t pid() const { return pid_; }
+  std::string api_address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace floodgate

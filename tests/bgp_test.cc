@@ -1,0 +1,151 @@
+// Diversion's BGP speaker for real: two gobgpd in two test namespaces, ours (AS 65001)
+// and one playing the scrubbing provider (AS 65000). What we announce is asserted from
+// the provider's own RIB, through its own API.
+#include <grpcpp/create_channel_posix.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "gobgp.h"
+#include "netns_lab.h"
+#include "test_util.h"
+
+namespace floodgate::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kApiPort = 50051;
+
+// A gRPC channel to 127.0.0.1:port inside namespace ns (gRPC's threads are not in it).
+std::shared_ptr<grpc::Channel> channel_in(const std::string& ns, int port) {
+  int fd = -1;
+  in_netns(ns, [&] {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(port));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0)
+      throw std::runtime_error("cannot reach gobgpd's API in " + ns);
+  });
+  return grpc::CreateInsecureChannelFromFd("gobgpd", fd);
+}
+
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit) {
+  const auto end = Clock::now() + limit;
+  while (Clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
+}
+
+class BgpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(have_bpf());  // root: namespaces
+    ASSERT_TRUE(lab_.ok());
+    char tmpl[] = "/tmp/fgbgp-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    for (auto [ns, proc] :
+         {std::pair{lab_.ns_b, &ours_proc_}, std::pair{lab_.ns_a, &provider_proc_}}) {
+      in_netns(ns, [&, ns = ns, proc = proc] {
+        auto p = GobgpProcess::start("/usr/bin/gobgpd", kApiPort, dir_ + "/" + ns + ".log");
+        if (!p.ok()) throw std::runtime_error(p.error().message);
+        *proc = std::move(*p);
+      });
+    }
+    ours_ = std::make_unique<GobgpClient>(channel_in(lab_.ns_b, kApiPort));
+    provider_ = std::make_unique<GobgpClient>(channel_in(lab_.ns_a, kApiPort));
+    ASSERT_TRUE(ours_->start(65001, NetnsLab::kAddrB).ok());
+    ASSERT_TRUE(provider_->start(65000, NetnsLab::kAddrA).ok());
+    ASSERT_TRUE(ours_->add_peer(NetnsLab::kAddrA, 65000).ok());
+    ASSERT_TRUE(provider_->add_peer(NetnsLab::kAddrB, 65001).ok());
+    const bool up = eventually(
+        [&] {
+          auto s = ours_->session_state(NetnsLab::kAddrA);
+          return s.ok() && *s == BgpSessionState::kEstablished;
+        },
+        std::chrono::seconds(20));
+    ASSERT_TRUE(up) << "the BGP session did not come up";
+  }
+  void TearDown() override {
+    ours_.reset();
+    provider_.reset();
+    ours_proc_.reset();
+    provider_proc_.reset();
+    sh("rm -rf " + dir_);
+  }
+
+  bool provider_has(const BgpRoute& want) {
+    auto rib = provider_->rib(!want.prefix.v4);
+    if (!rib.ok()) return false;
+    for (const BgpRoute& r : *rib)
+      if (r == want) return true;
+    return false;
+  }
+  bool provider_lacks(const Prefix& p) {
+    auto rib = provider_->rib(!p.v4);
+    if (!rib.ok()) return false;
+    for (const BgpRoute& r : *rib)
+      if (r.prefix == p) return false;
+    return true;
+  }
+
+  NetnsLab lab_;
+  std::string dir_;
+  std::unique_ptr<GobgpProcess> ours_proc_, provider_proc_;
+  std::unique_ptr<GobgpClient> ours_, provider_;
+};
+
+TEST_F(BgpTest, AnnouncedPrefixArrivesWithCommunitiesAndNextHopAndWithdrawRemovesIt) {
+  BgpRoute r{*parse_prefix("198.51.100.0/24"),
+             NetnsLab::kAddrB,
+             {*parse_community("65000:100"), *parse_community("65001:7")}};
+  auto t = Clock::now();
+  ASSERT_TRUE(ours_->announce(r).ok());
+  ASSERT_TRUE(eventually([&] { return provider_has(r); }, std::chrono::seconds(5)))
+      << "the provider's RIB does not hold " << r.prefix.str() << " with next hop " << r.next_hop
+      << " and communities 65000:100 65001:7";
+  std::printf("announce -> in provider's RIB: %.0f ms\n",
+              std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+  t = Clock::now();
+  ASSERT_TRUE(ours_->withdraw(r).ok());
+  ASSERT_TRUE(eventually([&] { return provider_lacks(r.prefix); }, std::chrono::seconds(5)));
+  std::printf("withdraw -> gone from provider's RIB: %.0f ms\n",
+              std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+}
+
+TEST_F(BgpTest, BlackholeCommunityArrivesOnAHostRoute) {
+  BgpRoute r{*parse_prefix("198.51.100.77/32"), NetnsLab::kAddrB, {*parse_community("65535:666")}};
+  ASSERT_TRUE(ours_->announce(r).ok());
+  EXPECT_TRUE(eventually([&] { return provider_has(r); }, std::chrono::seconds(5)));
+  EXPECT_EQ(community_text(r.communities[0]), "65535:666");
+}
+
+TEST_F(BgpTest, GobgpdApiListensOnLoopbackOnly) {
+  bool refused = false;
+  in_netns(lab_.ns_a, [&] {  // from the provider's side, to our gobgpd's address
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(kApiPort);
+    inet_pton(AF_INET, NetnsLab::kAddrB, &sa.sin_addr);
+    refused = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0;
+    close(fd);
+  });
+  EXPECT_TRUE(refused) << "gobgpd's API answers on " << NetnsLab::kAddrB;
+}
+
+TEST(BgpCommunity, ParsesAndRefuses) {
+  EXPECT_EQ(*parse_community("65535:666"), 0xffff029au);
+  EXPECT_EQ(community_text(0xffff029au), "65535:666");
+  for (const char* bad :
+       {"", "65000", "65000:", ":1", "65536:1", "1:65536", "a:b", "1:2:3", "1 :2"})
+    EXPECT_FALSE(parse_community(bad).ok()) << bad;
+}
+
+}  // namespace
+}  // namespace floodgate::test
