@@ -9,6 +9,7 @@
 
 #include "bucket.h"
 #include "defaults.h"
+#include "gobgp.h"
 
 namespace floodgate {
 namespace {
@@ -142,8 +143,8 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
   c.datapath = default_config();
   c.reflection_ports = default_reflection_ports();
 
-  for (const char* section :
-       {"daemon", "rules", "maps", "datapath", "network", "metrics", "events", "policy"}) {
+  for (const char* section : {"daemon", "rules", "maps", "datapath", "network", "metrics", "events",
+                              "policy", "bgp", "diversion"}) {
     const toml::node* n = root.get(section);
     if (n && !n->is_table())
       return invalid_argument(where(origin, n->source()) + ": [" + section + "] must be a table");
@@ -317,14 +318,113 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
     if (!top.finish()) return *top.error;
   }
   {
+    const toml::table* t = section("bgp");
+    Reader r(t ? *t : kEmpty, origin, "bgp.");
+    r.get("speaker", c.bgp_speaker);
+    r.get("gobgpd", c.gobgpd);
+    r.get("api_port", c.bgp_api_port);
+    r.get("asn", c.bgp_asn);
+    r.get("router_id", c.bgp_router_id);
+    r.get("listen_port", c.bgp_listen_port);
+    if (!r.finish()) return *r.error;
+    if (c.bgp_speaker != "off" && c.bgp_speaker != "supervise" && c.bgp_speaker != "connect")
+      return invalid_argument(where(origin, t->get("speaker")->source()) +
+                              ": bgp.speaker must be \"off\", \"supervise\" or \"connect\"");
+    if (c.bgp_speaker != "off" && (c.bgp_asn == 0 || !parse_prefix(c.bgp_router_id).ok()))
+      return invalid_argument(where(origin, t->source()) +
+                              ": [bgp] needs asn and router_id (an IPv4 address) when the "
+                              "speaker is on");
+  }
+  if (const toml::node* n = root.get("providers")) {
+    const toml::array* a = n->as_array();
+    if (!a)
+      return invalid_argument(where(origin, n->source()) +
+                              ": providers must be [[providers]] tables");
+    for (const auto& e : *a) {
+      const toml::table* t = e.as_table();
+      if (!t)
+        return invalid_argument(where(origin, e.source()) + ": each provider must be a table");
+      Provider p;
+      std::vector<std::string> communities;
+      std::string blackhole;
+      Reader r(*t, origin, "providers.");
+      r.get("name", p.name);
+      r.get("neighbor", p.neighbor);
+      r.get("peer_asn", p.peer_asn);
+      r.strings("communities", communities);
+      r.get("next_hop", p.next_hop);
+      r.get("blackhole_community", blackhole);
+      r.get("always_on", p.always_on);
+      if (!r.finish()) return *r.error;
+      if (p.name.empty() || !parse_prefix(p.neighbor).ok() || p.peer_asn == 0 ||
+          !parse_prefix(p.next_hop).ok())
+        return invalid_argument(where(origin, e.source()) +
+                                ": a provider needs name, neighbor (address), peer_asn and "
+                                "next_hop (address)");
+      for (const std::string& text : communities) {
+        auto v = parse_community(text);
+        if (!v.ok()) return invalid_argument(where(origin, e.source()) + ": " + v.error().message);
+        p.communities.push_back(*v);
+      }
+      if (!blackhole.empty()) {
+        auto v = parse_community(blackhole);
+        if (!v.ok()) return invalid_argument(where(origin, e.source()) + ": " + v.error().message);
+        p.blackhole_community = *v;
+      }
+      c.providers.push_back(std::move(p));
+    }
+  }
+  if (const toml::table* t = section("diversion")) {
+    Reader r(*t, origin, "diversion.");
+    r.get("max_announcements", c.max_announcements);
+    r.get("hold_down_seconds", c.hold_down_s);
+    r.get("quiet_pps", c.quiet_pps);
+    std::string dummy;
+    r.get("prefixes", dummy);  // read below
+    r.error.reset();
+    if (!r.finish()) return *r.error;
+    if (const toml::node* n = t->get("prefixes")) {
+      const toml::array* a = n->as_array();
+      if (!a)
+        return invalid_argument(where(origin, n->source()) +
+                                ": diversion.prefixes must be an array of tables");
+      for (const auto& e : *a) {
+        const toml::table* pt = e.as_table();
+        if (!pt)
+          return invalid_argument(
+              where(origin, e.source()) +
+              ": write { prefix = \"198.51.100.0/24\", min_length = 24, max_length = 24 }");
+        std::string text;
+        DivertablePrefix d;
+        Reader pr(*pt, origin, "diversion.prefixes.");
+        pr.get("prefix", text);
+        pr.get("min_length", d.min_length);
+        pr.get("max_length", d.max_length);
+        if (!pr.finish()) return *pr.error;
+        auto p = parse_prefix(text);
+        if (!p.ok()) return invalid_argument(where(origin, e.source()) + ": " + p.error().message);
+        d.prefix = *p;
+        const unsigned max = p->v4 ? 32 : 128;
+        if (d.min_length == 0) d.min_length = p->len;
+        if (d.max_length == 0) d.max_length = p->v4 ? 24 : 48;
+        if (p->len == 0 || d.min_length < p->len || d.max_length < d.min_length ||
+            d.max_length > max)
+          return invalid_argument(where(origin, e.source()) + ": " + p->str() +
+                                  ": need 0 < prefix length <= min_length <= max_length <= " +
+                                  std::to_string(max) + " (a default route is never announced)");
+        c.divertable.push_back(d);
+      }
+    }
+  }
+  {
     Reader r(section("events") ? *section("events") : kEmpty, origin, "events.");
     r.get("drop_alert_pps", c.drop_alert_pps);
     if (!r.finish()) return *r.error;
   }
   for (const auto& [k, v] : root) {
-    static const std::set<std::string> kKnown = {"daemon",   "rules",    "maps",
-                                                 "datapath", "contacts", "network",
-                                                 "metrics",  "events",   "policy"};
+    static const std::set<std::string> kKnown = {"daemon",   "rules",   "maps",      "datapath",
+                                                 "contacts", "network", "metrics",   "events",
+                                                 "policy",   "bgp",     "providers", "diversion"};
     if (!kKnown.count(std::string(k.str())))
       return invalid_argument(where(origin, k.source()) + ": unknown section " +
                               std::string(k.str()) + " (see config/floodgate.example.toml)");

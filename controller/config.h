@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,22 @@ namespace floodgate {
 
 struct Contact {
   std::string name, role, organisation, phone, email, webhook;
+};
+
+struct Provider {
+  std::string name;
+  std::string neighbor;  // the provider's BGP address
+  uint32_t peer_asn = 0;
+  std::vector<uint32_t> communities;            // tell this provider to scrub
+  std::string next_hop;                         // ours, as the provider should see it
+  std::optional<uint32_t> blackhole_community;  // sent with 65535:666 on RTBH
+  bool always_on = false;
+};
+
+struct DivertablePrefix {
+  Prefix prefix;
+  unsigned min_length = 0;  // announcements inside prefix, of these lengths
+  unsigned max_length = 0;
 };
 
 struct DaemonConfig {
@@ -47,6 +64,19 @@ struct DaemonConfig {
   std::vector<uint16_t> reflection_ports;
   std::vector<Contact> contacts;
   std::vector<std::string> protected_prefixes;
+  // [bgp]: the speaker. "off", "supervise" (floodgated runs gobgpd) or "connect".
+  std::string bgp_speaker = "off";
+  std::string gobgpd = "/usr/bin/gobgpd";
+  int bgp_api_port = 50051;  // gobgpd's API, always on 127.0.0.1
+  uint32_t bgp_asn = 0;
+  std::string bgp_router_id;
+  int32_t bgp_listen_port = 179;
+  std::vector<Provider> providers;
+  // [diversion]
+  std::vector<DivertablePrefix> divertable;
+  uint32_t max_announcements = 16;
+  int64_t hold_down_s = 300;
+  uint64_t quiet_pps = 1000;  // drops below this count as quiet for the hold-down
 };
 
 // Parses TOML text; `origin` names the file in error messages, which carry the line and

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "config.h"
+#include "diversion.h"
 #include "engine.h"
 #include "metrics.h"
 #include "peers.h"
@@ -68,6 +69,10 @@ int unload(const DaemonConfig& cfg) {
     } else {
       spdlog::info("{}: no Floodgate program attached (anything else there is left alone)", name);
     }
+  }
+  if (cfg.bgp_speaker == "supervise") {
+    Diversion::stop_speaker(cfg);
+    spdlog::info("stopped the supervised gobgpd (the providers withdraw our routes)");
   }
   if (auto s = Datapath::unpin(cfg.pin_dir); !s) {
     spdlog::error("{}", s.error().message);
@@ -170,6 +175,13 @@ int run(const DaemonConfig& cfg) {
   }
   spdlog::info("mode: {}", engine.mode() == FG_MODE_ENFORCE ? "enforce" : "monitor");
 
+  // Diversion failing to come up must not take filtering down with it.
+  Diversion diversion(cfg, **store, &events);
+  if (auto d = diversion.start(unix_now()); !d.ok())
+    spdlog::error("diversion unavailable: {}", d.error().message);
+  else
+    for (const std::string& line : *d) spdlog::info("diversion: {}", line);
+
   std::atomic<bool> unloaded{false};
   DaemonInfo info;
   info.attachments = [&] {
@@ -188,6 +200,7 @@ int run(const DaemonConfig& cfg) {
   PeerRegistry peers;
   info.peers = &peers;
   info.top = &top;
+  info.diversion = &diversion;
   info.events = &events;
   info.sample_every = [&] { return (*dp)->config().sample_every; };
   info.adopted = (*dp)->adopted();
@@ -197,6 +210,7 @@ int run(const DaemonConfig& cfg) {
     for (size_t i = 0; i < atts.size(); i++)
       if (atts[i]->detach().ok()) names.push_back(cfg.interfaces[i]);
     (void)Datapath::unpin(cfg.pin_dir);
+    if (cfg.bgp_speaker == "supervise") Diversion::stop_speaker(cfg);
     unloaded = true;
     kill(getpid(), SIGTERM);
     return names;
@@ -296,6 +310,8 @@ int run(const DaemonConfig& cfg) {
       if (d > top_count) top_count = d, top_reason = r;
     }
     last = now;
+    for (const std::string& line : diversion.tick(unix_now(), dropped))
+      spdlog::info("diversion: {}", line);
     if (cfg.drop_alert_pps && dropped > cfg.drop_alert_pps && unix_now() - last_alert >= 10) {
       last_alert = unix_now();
       const bool enforcing = engine.mode() == FG_MODE_ENFORCE;

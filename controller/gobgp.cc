@@ -240,24 +240,38 @@ Result<std::unique_ptr<GobgpProcess>> GobgpProcess::start(const std::string& bin
   }
   // Wait until the API accepts connections (a plain connect: it works in whatever network
   // namespace the caller is, where gRPC's own threads might not be).
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(api_port));
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   for (int i = 0; i < 100; i++) {
     int status = 0;
     if (waitpid(p->pid_, &status, WNOHANG) == p->pid_) {
       p->pid_ = -1;
       return failed_precondition("gobgpd (" + binary + ") exited at once; see " + log_path);
     }
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const bool up = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
-    close(fd);
-    if (up) return p;
+    if (loopback_port_open(api_port)) return p;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return failed_precondition("gobgpd did not open its API on " + p->api_address() + "; see " +
                              log_path);
+}
+
+bool loopback_port_open(int port) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const bool up = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
+  close(fd);
+  return up;
+}
+
+bool GobgpProcess::alive() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
 }
 
 GobgpProcess::~GobgpProcess() {

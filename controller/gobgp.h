@@ -61,18 +61,26 @@ class GobgpClient {
 };
 
 // gobgpd started as a child process with its API on 127.0.0.1:api_port only (its
-// default is every interface, unauthenticated). Stopped by the destructor.
+// default is every interface, unauthenticated). Stopped by the destructor unless
+// released.
 class GobgpProcess {
  public:
   static Result<std::unique_ptr<GobgpProcess>> start(const std::string& binary, int api_port,
                                                      const std::string& log_path);
   ~GobgpProcess();
   pid_t pid() const { return pid_; }
+  bool alive();
+  // Leaves gobgpd running when this object goes (diversion outlives the daemon).
+  void release() { pid_ = -1; }
   std::string api_address() const { return "127.0.0.1:" + std::to_string(port_); }
 
  private:
   pid_t pid_ = -1;
   int port_ = 0;
 };
+
+// True when something accepts TCP connections on 127.0.0.1:port (in the caller's
+// network namespace).
+bool loopback_port_open(int port);
 
 }  // namespace floodgate

@@ -145,6 +145,20 @@ void policy_to(fg_proto proto, const ProtocolPolicy& p, v1::ProtocolPolicy* out)
   for (uint16_t x : p.deny) out->add_denied_ports(x);
 }
 
+void announcement_to(const AnnouncementRecord& a, const BgpRoute& route, v1::Announcement* out) {
+  out->set_prefix(a.prefix.str());
+  out->set_provider(a.provider);
+  out->set_blackhole(a.blackhole);
+  out->set_reason(a.reason);
+  out->set_created_by(a.created_by);
+  *out->mutable_since() = TimeUtil::SecondsToTimestamp(a.since);
+  if (a.expires_at) *out->mutable_expires_at() = TimeUtil::SecondsToTimestamp(a.expires_at);
+  if (a.withdraw_asked)
+    *out->mutable_withdraw_requested_at() = TimeUtil::SecondsToTimestamp(a.withdraw_asked);
+  for (uint32_t c : route.communities) out->add_communities(community_text(c));
+  out->set_next_hop(route.next_hop);
+}
+
 // One WatchEvents stream: events queue up here (bounded) and are written one at a time,
 // as the callback API allows a single outstanding write.
 class WatchReactor : public grpc::ServerWriteReactor<v1::WatchEventsResponse> {
@@ -467,6 +481,70 @@ grpc::ServerUnaryReactor* Service::SetThresholds(grpc::CallbackServerContext* ct
   if (auto s = engine_.set_thresholds(ts, caller_of(ctx, info_.peers)); !s)
     return finish(ctx, to_grpc(s.error()));
   *resp->mutable_thresholds() = req->thresholds();
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::Divert(grpc::CallbackServerContext* ctx,
+                                          const v1::DivertRequest* req, v1::DivertResponse* resp) {
+  DivertParams p{strings(req->prefixes()), req->all(), req->provider(), req->dry_run(),
+                 req->reason()};
+  auto r = info_.diversion->divert(p, caller_of(ctx, info_.peers));
+  if (!r.ok()) return finish(ctx, to_grpc(r.error()));
+  for (const AnnouncementRecord& a : *r)
+    announcement_to(a, info_.diversion->route_of(a), resp->add_announcements());
+  resp->set_dry_run(req->dry_run());
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::Undivert(grpc::CallbackServerContext* ctx,
+                                            const v1::UndivertRequest* req,
+                                            v1::UndivertResponse* resp) {
+  auto r = info_.diversion->undivert(strings(req->prefixes()), req->all(), req->now(),
+                                     caller_of(ctx, info_.peers));
+  if (!r.ok()) return finish(ctx, to_grpc(r.error()));
+  for (const AnnouncementRecord& a : *r)
+    announcement_to(a, info_.diversion->route_of(a), resp->add_announcements());
+  resp->set_now(req->now());
+  *resp->mutable_hold_down() = TimeUtil::SecondsToDuration(info_.diversion->status().hold_down_s);
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::GetDiversion(grpc::CallbackServerContext* ctx,
+                                                const v1::GetDiversionRequest*,
+                                                v1::GetDiversionResponse* resp) {
+  const DiversionStatus st = info_.diversion->status();
+  resp->set_speaker_on(st.speaker_on);
+  for (const ProviderStatus& p : st.providers) {
+    auto* o = resp->add_providers();
+    o->set_name(p.name);
+    o->set_neighbor(p.neighbor);
+    o->set_session_state(session_state_name(p.state));
+    o->set_always_on(p.always_on);
+  }
+  for (const AnnouncementRecord& a : st.announcements)
+    announcement_to(a, info_.diversion->route_of(a), resp->add_announcements());
+  *resp->mutable_hold_down() = TimeUtil::SecondsToDuration(st.hold_down_s);
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::AddBlackhole(grpc::CallbackServerContext* ctx,
+                                                const v1::AddBlackholeRequest* req,
+                                                v1::AddBlackholeResponse* resp) {
+  auto r = info_.diversion->blackhole(req->address(), req->has_ttl() ? req->ttl().seconds() : 0,
+                                      req->provider(), req->reason(), caller_of(ctx, info_.peers));
+  if (!r.ok()) return finish(ctx, to_grpc(r.error()));
+  for (const AnnouncementRecord& a : *r)
+    announcement_to(a, info_.diversion->route_of(a), resp->add_announcements());
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::RemoveBlackhole(grpc::CallbackServerContext* ctx,
+                                                   const v1::RemoveBlackholeRequest* req,
+                                                   v1::RemoveBlackholeResponse* resp) {
+  auto r = info_.diversion->remove_blackhole(req->address(), caller_of(ctx, info_.peers));
+  if (!r.ok()) return finish(ctx, to_grpc(r.error()));
+  for (const AnnouncementRecord& a : *r)
+    announcement_to(a, info_.diversion->route_of(a), resp->add_announcements());
   return finish(ctx, grpc::Status::OK);
 }
 

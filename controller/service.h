@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "diversion.h"
 #include "engine.h"
 #include "events.h"
 #include "floodgate/v1/floodgate.grpc.pb.h"
@@ -25,6 +26,7 @@ struct DaemonInfo {
   std::function<std::vector<std::string>()> unload;           // detaches and unpins; returns names
   const PeerRegistry* peers = nullptr;  // kernel-verified callers on the Unix socket
   TopTalkers* top = nullptr;
+  Diversion* diversion = nullptr;
   EventBus* events = nullptr;
   std::function<uint32_t()> sample_every;
   bool adopted = false;
@@ -68,6 +70,19 @@ class Service final : public v1::FloodgateService::CallbackService {
   grpc::ServerUnaryReactor* SetThresholds(grpc::CallbackServerContext*,
                                           const v1::SetThresholdsRequest*,
                                           v1::SetThresholdsResponse*) override;
+  grpc::ServerUnaryReactor* Divert(grpc::CallbackServerContext*, const v1::DivertRequest*,
+                                   v1::DivertResponse*) override;
+  grpc::ServerUnaryReactor* Undivert(grpc::CallbackServerContext*, const v1::UndivertRequest*,
+                                     v1::UndivertResponse*) override;
+  grpc::ServerUnaryReactor* GetDiversion(grpc::CallbackServerContext*,
+                                         const v1::GetDiversionRequest*,
+                                         v1::GetDiversionResponse*) override;
+  grpc::ServerUnaryReactor* AddBlackhole(grpc::CallbackServerContext*,
+                                         const v1::AddBlackholeRequest*,
+                                         v1::AddBlackholeResponse*) override;
+  grpc::ServerUnaryReactor* RemoveBlackhole(grpc::CallbackServerContext*,
+                                            const v1::RemoveBlackholeRequest*,
+                                            v1::RemoveBlackholeResponse*) override;
   grpc::ServerUnaryReactor* TopSources(grpc::CallbackServerContext*, const v1::TopSourcesRequest*,
                                        v1::TopSourcesResponse*) override;
   grpc::ServerWriteReactor<v1::WatchEventsResponse>* WatchEvents(

@@ -21,6 +21,17 @@ CREATE TABLE IF NOT EXISTS rules (
   expires_at INTEGER NOT NULL,
   PRIMARY KEY (kind, prefix)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS announcements (
+  prefix TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  blackhole INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  since INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  withdraw_asked INTEGER NOT NULL,
+  PRIMARY KEY (prefix, provider, blackhole)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -147,6 +158,52 @@ Result<std::vector<RuleRecord>> Store::rules() const {
     r.created_at = sqlite3_column_int64(st.get(), 5);
     r.expires_at = sqlite3_column_int64(st.get(), 6);
     out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Status Store::put_announcement(const AnnouncementRecord& a) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "INSERT OR REPLACE INTO announcements (prefix, provider, blackhole, reason, "
+          "created_by, since, expires_at, withdraw_asked) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  st.text(1, a.prefix.str());
+  st.text(2, a.provider);
+  st.int64(3, a.blackhole);
+  st.text(4, a.reason);
+  st.text(5, a.created_by);
+  st.int64(6, a.since);
+  st.int64(7, a.expires_at);
+  st.int64(8, a.withdraw_asked);
+  if (!st || sqlite3_step(st.get()) != SQLITE_DONE)
+    return internal_error(std::string("storing an announcement: ") + sqlite3_errmsg(db_));
+  return Ok{};
+}
+
+Status Store::delete_announcement(const AnnouncementRecord& a) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "DELETE FROM announcements WHERE prefix = ? AND provider = ? AND blackhole = ?");
+  st.text(1, a.prefix.str());
+  st.text(2, a.provider);
+  st.int64(3, a.blackhole);
+  if (!st || sqlite3_step(st.get()) != SQLITE_DONE)
+    return internal_error(std::string("deleting an announcement: ") + sqlite3_errmsg(db_));
+  return Ok{};
+}
+
+Result<std::vector<AnnouncementRecord>> Store::announcements() const {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "SELECT prefix, provider, blackhole, reason, created_by, since, expires_at, "
+          "withdraw_asked FROM announcements ORDER BY prefix, provider");
+  if (!st) return internal_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  std::vector<AnnouncementRecord> out;
+  while (sqlite3_step(st.get()) == SQLITE_ROW) {
+    auto p = parse_prefix(st.col_text(0));
+    if (!p.ok()) return internal_error("state database holds a bad prefix: " + p.error().message);
+    out.push_back({*p, st.col_text(1), sqlite3_column_int64(st.get(), 2) != 0, st.col_text(3),
+                   st.col_text(4), sqlite3_column_int64(st.get(), 5),
+                   sqlite3_column_int64(st.get(), 6), sqlite3_column_int64(st.get(), 7)});
   }
   return out;
 }

@@ -37,6 +37,18 @@ struct AuditRecord {
   std::string result;  // "ok" or the error message
 };
 
+// One route Floodgate announces (diversion or blackhole), as the store keeps it.
+struct AnnouncementRecord {
+  Prefix prefix;
+  std::string provider;
+  bool blackhole = false;  // RTBH, else diversion to scrubbing
+  std::string reason;
+  std::string created_by;
+  int64_t since = 0;           // Unix seconds
+  int64_t expires_at = 0;      // 0 = until withdrawn
+  int64_t withdraw_asked = 0;  // `divert off` without --now: withdrawn after the hold-down
+};
+
 class Store {
  public:
   // Creates the file (and its directory) when missing.
@@ -50,6 +62,10 @@ class Store {
   // Deletes these rules in one transaction; missing ones are ignored.
   Status delete_rules(RuleKind kind, const std::vector<Prefix>& prefixes);
   Result<std::vector<RuleRecord>> rules() const;
+
+  Status put_announcement(const AnnouncementRecord& a);
+  Status delete_announcement(const AnnouncementRecord& a);
+  Result<std::vector<AnnouncementRecord>> announcements() const;
 
   Status set_setting(const std::string& key, const std::string& value);
   std::optional<std::string> setting(const std::string& key) const;

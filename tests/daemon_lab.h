@@ -24,6 +24,7 @@ struct DaemonOptions {
   uint32_t sample_every = 0;
   std::string daemon_extra;    // lines appended under [daemon]
   std::string datapath_extra;  // lines appended under [datapath]
+  std::string sections;        // whole sections appended at the end
 };
 
 class DaemonLab {
@@ -41,7 +42,8 @@ class DaemonLab {
                            << "\n[maps]\nblock_entries = " << opts.block_entries
                            << "\nsource_entries = 65536\n[datapath]\nsample_every = "
                            << opts.sample_every << "\n"
-                           << opts.datapath_extra << "\n";
+                           << opts.datapath_extra << "\n"
+                           << opts.sections << "\n";
   }
   ~DaemonLab() {
     kill_daemon(SIGKILL);

@@ -273,6 +273,35 @@ int main(int argc, char** argv) {
   threshold->add_option("--burst", th_burst, "how much may arrive at once (default: 2 x rate)");
   threshold->add_flag("--per-destination", th_dest,
                       "limit all sources together per protected prefix (default: per source)");
+  auto* divert =
+      app.add_subcommand("divert", "steer protected prefixes to the scrubbing provider over BGP");
+  divert->require_subcommand(1);
+  std::vector<std::string> dv_prefixes;
+  std::string dv_provider, dv_reason;
+  bool dv_all = false, dv_dry = false, dv_now = false;
+  auto* divert_on = divert->add_subcommand("on", "announce (with the provider's communities)");
+  divert_on->add_option("prefix", dv_prefixes, "protected prefixes, e.g. 198.51.100.0/24");
+  divert_on->add_flag("--all", dv_all, "every prefix of [diversion] prefixes");
+  divert_on->add_option("--provider", dv_provider, "one provider (default: all)");
+  divert_on->add_flag("--dry-run", dv_dry, "show what would be announced, announce nothing");
+  divert_on->add_option("--reason", dv_reason, "why, for the audit log and status");
+  auto* divert_off =
+      divert->add_subcommand("off", "withdraw, after traffic stayed quiet for the hold-down");
+  divert_off->add_option("prefix", dv_prefixes, "prefixes to withdraw");
+  divert_off->add_flag("--all", dv_all, "everything diverted");
+  divert_off->add_flag("--now", dv_now, "withdraw at once, without the hold-down (audited)");
+  auto* divert_status = divert->add_subcommand("status", "BGP sessions and what is announced");
+  auto* rtbh =
+      app.add_subcommand("rtbh", "remotely triggered blackhole (RFC 7999) for one address");
+  rtbh->require_subcommand(1);
+  std::string rt_addr, rt_ttl;
+  auto* rtbh_add = rtbh->add_subcommand("add", "announce ADDRESS with BLACKHOLE (65535:666)");
+  rtbh_add->add_option("address", rt_addr, "one address inside the protected prefixes")->required();
+  rtbh_add->add_option("--ttl", rt_ttl, "lifetime (default 1h), e.g. 30m");
+  rtbh_add->add_option("--provider", dv_provider, "one provider (default: all)");
+  rtbh_add->add_option("--reason", dv_reason, "why");
+  auto* rtbh_del = rtbh->add_subcommand("del", "withdraw the blackhole for ADDRESS");
+  rtbh_del->add_option("address", rt_addr, "the address")->required();
   bool yes = false;
   auto* unload = app.add_subcommand("unload", "detach the filter everywhere and remove its maps");
   unload->add_flag("--yes", yes, "confirm: traffic will no longer be filtered");
@@ -584,6 +613,91 @@ int main(int argc, char** argv) {
                 th_rate
                     ? (std::to_string(th_rate) + "/s, burst " + std::to_string(t->burst())).c_str()
                     : "no limit");
+    return 0;
+  }
+  if (divert->parsed() || rtbh->parsed()) {
+    auto print_announcements = [&](const auto& list, const char* verb) {
+      for (const v1::Announcement& a : list) {
+        std::string comm;
+        for (const auto& c : a.communities()) comm += (comm.empty() ? "" : " ") + c;
+        std::printf("%s %-20s to %-12s communities %s, next hop %s%s\n", verb, a.prefix().c_str(),
+                    a.provider().c_str(), comm.c_str(), a.next_hop().c_str(),
+                    a.has_withdraw_requested_at() ? "  (withdraw pending: hold-down)" : "");
+      }
+    };
+    if (divert_on->parsed()) {
+      v1::DivertRequest req;
+      for (const auto& p : dv_prefixes) req.add_prefixes(p);
+      req.set_all(dv_all);
+      req.set_provider(dv_provider);
+      req.set_dry_run(dv_dry);
+      req.set_reason(dv_reason);
+      v1::DivertResponse r;
+      if ((rc = client.call(&S::Divert, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      print_announcements(r.announcements(), dv_dry ? "would announce" : "announced");
+      return 0;
+    }
+    if (divert_off->parsed()) {
+      v1::UndivertRequest req;
+      for (const auto& p : dv_prefixes) req.add_prefixes(p);
+      req.set_all(dv_all);
+      req.set_now(dv_now);
+      v1::UndivertResponse r;
+      if ((rc = client.call(&S::Undivert, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      if (dv_now) {
+        print_announcements(r.announcements(), "withdrew");
+      } else {
+        print_announcements(r.announcements(), "will withdraw");
+        std::printf("once traffic has stayed quiet for %llds (--now withdraws at once)\n",
+                    static_cast<long long>(r.hold_down().seconds()));
+      }
+      return 0;
+    }
+    if (divert_status->parsed()) {
+      v1::GetDiversionResponse r;
+      if ((rc = client.call(&S::GetDiversion, v1::GetDiversionRequest{}, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      if (!r.speaker_on()) std::printf("BGP speaker: off ([bgp] speaker in the config)\n");
+      for (const auto& p : r.providers())
+        std::printf("provider %-12s neighbor %-16s session %s%s\n", p.name().c_str(),
+                    p.neighbor().c_str(), p.session_state().c_str(),
+                    p.always_on() ? " (always on)" : "");
+      if (r.announcements().empty()) std::printf("nothing announced\n");
+      for (const auto& a : r.announcements())
+        std::printf("%-9s %-20s to %-12s since %s by %s%s%s\n",
+                    a.blackhole() ? "blackhole" : "diverted", a.prefix().c_str(),
+                    a.provider().c_str(), when(a.since()).c_str(), a.created_by().c_str(),
+                    a.reason().empty() ? "" : (", " + a.reason()).c_str(),
+                    a.has_withdraw_requested_at() ? "  (withdraw pending: hold-down)" : "");
+      return 0;
+    }
+    if (rtbh_add->parsed()) {
+      v1::AddBlackholeRequest req;
+      req.set_address(rt_addr);
+      if (!rt_ttl.empty()) {
+        const int64_t ttl = parse_duration(rt_ttl);
+        if (ttl <= 0) {
+          std::cerr << "floodgatectl: --ttl '" << rt_ttl << "' is not a duration like 30m\n";
+          return kExitUsage;
+        }
+        req.mutable_ttl()->set_seconds(ttl);
+      }
+      req.set_provider(dv_provider);
+      req.set_reason(dv_reason);
+      v1::AddBlackholeResponse r;
+      if ((rc = client.call(&S::AddBlackhole, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      print_announcements(r.announcements(), "blackholed");
+      return 0;
+    }
+    v1::RemoveBlackholeRequest req;
+    req.set_address(rt_addr);
+    v1::RemoveBlackholeResponse r;
+    if ((rc = client.call(&S::RemoveBlackhole, req, &r))) return rc;
+    if (o.json) return print_json(r), 0;
+    print_announcements(r.announcements(), "withdrew");
     return 0;
   }
   if (unload->parsed()) {
