@@ -1,0 +1,109 @@
+// A diversion lab: a provider gobgpd in namespace a, floodgated with its supervised gobgpd
+// in namespace b, peered; shared by the diversion tests and the diversion benchmark.
+#pragma once
+
+#include <grpcpp/create_channel_posix.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "daemon_lab.h"
+#include "gobgp.h"
+
+namespace floodgate::test {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kApiPort = 50051;
+const uint32_t k65000_100 = 65000u << 16 | 100;
+const uint32_t kBlackhole = 65535u << 16 | 666;
+const uint32_t k65000_666 = 65000u << 16 | 666;
+
+std::shared_ptr<grpc::Channel> channel_in(const std::string& ns, int port) {
+  int fd = -1;
+  in_netns(ns, [&] {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(port));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0)
+      throw std::runtime_error("cannot reach gobgpd's API in " + ns);
+  });
+  return grpc::CreateInsecureChannelFromFd("gobgpd", fd);
+}
+
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit,
+                std::chrono::milliseconds every = std::chrono::milliseconds(100)) {
+  const auto end = Clock::now() + limit;
+  while (Clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(every);
+  }
+  return pred();
+}
+
+// The provider side and floodgated, peered. ok() once the session is established.
+class DiversionLab {
+ public:
+  explicit DiversionLab(const NetnsLab& lab) : lab_(lab) {
+    in_netns(lab_.ns_a, [&] {
+      auto p = GobgpProcess::start("/usr/bin/gobgpd", kApiPort, log_path());
+      if (!p.ok()) throw std::runtime_error(p.error().message);
+      provider_proc_ = std::move(*p);
+    });
+    provider = std::make_unique<GobgpClient>(channel_in(lab_.ns_a, kApiPort));
+    if (!provider->start(65000, NetnsLab::kAddrA).ok() ||
+        !provider->add_peer(NetnsLab::kAddrB, 65001, true).ok())
+      return;
+    DaemonOptions o;
+    o.sections =
+        std::string("[bgp]\nspeaker = \"supervise\"\nasn = 65001\nrouter_id = \"") +
+        NetnsLab::kAddrB + "\"\n[[providers]]\nname = \"scrubber\"\nneighbor = \"" +
+        NetnsLab::kAddrA + "\"\npeer_asn = 65000\ncommunities = [\"65000:100\"]\n" +
+        "next_hop = \"" + NetnsLab::kAddrB + "\"\nblackhole_community = \"65000:666\"\n" +
+        "[diversion]\nmax_announcements = 3\nhold_down_seconds = 3\nquiet_pps = 1000000\n" +
+        "prefixes = [{ prefix = \"198.51.100.0/24\", min_length = 24, max_length = 24 }]\n";
+    daemon = std::make_unique<DaemonLab>(lab_, o);
+    if (!daemon->start()) return;
+    ok_ = eventually(
+        [&] {
+          v1::GetDiversionResponse r;
+          grpc::ClientContext ctx;
+          return daemon->api().GetDiversion(&ctx, {}, &r).ok() && r.providers_size() == 1 &&
+                 r.providers(0).session_state() == "established";
+        },
+        std::chrono::seconds(30));
+  }
+  ~DiversionLab() {
+    daemon.reset();  // --unload stops our gobgpd
+    provider.reset();
+    provider_proc_.reset();
+    std::remove(log_path().c_str());
+  }
+  bool ok() const { return ok_; }
+
+  std::vector<BgpRoute> provider_rib() {
+    auto rib = provider->rib(false);
+    return rib.ok() ? *rib : std::vector<BgpRoute>{};
+  }
+  bool provider_has(const std::string& prefix, const std::vector<uint32_t>& communities) {
+    for (const BgpRoute& r : provider_rib())
+      if (r.prefix.str() == prefix && r.next_hop == NetnsLab::kAddrB &&
+          r.communities == communities)
+        return true;
+    return false;
+  }
+
+  std::unique_ptr<GobgpClient> provider;
+  std::unique_ptr<DaemonLab> daemon;
+
+ private:
+  std::string log_path() const { return "/tmp/fgdiv-provider-" + lab_.ns_a + ".log"; }
+  const NetnsLab& lab_;
+  std::unique_ptr<GobgpProcess> provider_proc_;
+  bool ok_ = false;
+};
+
+}  // namespace floodgate::test
