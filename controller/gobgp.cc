@@ -9,7 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <map>
+#include <sstream>
 #include <optional>
 #include <thread>
 
@@ -76,7 +80,128 @@ apipb::Path to_path(const BgpRoute& r) {
   return path;
 }
 
+// RFC 8955 component types and the numeric operator for "equals".
+enum : uint32_t { kFsDst = 1, kFsSrc = 2, kFsProto = 3, kFsDstPort = 5, kFsSrcPort = 6 };
+constexpr uint32_t kOpEq = 0x01;
+
+void add_component(apipb::FlowSpecNLRI& nlri, uint32_t type, const std::vector<uint64_t>& values) {
+  if (values.empty()) return;
+  apipb::FlowSpecComponent c;
+  c.set_type(type);
+  for (uint64_t v : values) {  // OR of equalities; gobgpd sets the end-of-list bit
+    auto* item = c.add_items();
+    item->set_op(kOpEq);
+    item->set_value(v);
+  }
+  nlri.add_rules()->PackFrom(c);
+}
+
+void add_prefix_rule(apipb::FlowSpecNLRI& nlri, uint32_t type, const Prefix& p) {
+  apipb::FlowSpecIPPrefix r;
+  r.set_type(type);
+  r.set_prefix_len(p.len);
+  r.set_prefix(address_text(p));
+  nlri.add_rules()->PackFrom(r);
+}
+
+apipb::Path to_path(const FlowRule& f) {
+  apipb::FlowSpecNLRI nlri;
+  add_prefix_rule(nlri, kFsDst, f.dst);
+  if (f.src) add_prefix_rule(nlri, kFsSrc, *f.src);
+  if (f.protocol) add_component(nlri, kFsProto, {f.protocol});
+  add_component(nlri, kFsDstPort, {f.dst_ports.begin(), f.dst_ports.end()});
+  add_component(nlri, kFsSrcPort, {f.src_ports.begin(), f.src_ports.end()});
+  apipb::Path path;
+  path.mutable_nlri()->PackFrom(nlri);
+  apipb::OriginAttribute origin;
+  path.add_pattrs()->PackFrom(origin);
+  apipb::MpReachNLRIAttribute mp;  // FlowSpec has no next hop: 0.0.0.0
+  *mp.mutable_family() = family(false, true);
+  mp.add_next_hops("0.0.0.0");
+  mp.add_nlris()->PackFrom(nlri);
+  path.add_pattrs()->PackFrom(mp);
+  apipb::TrafficRateExtended rate;  // RFC 8955 traffic-rate-bytes: 0 discards
+  rate.set_rate(f.rate);
+  apipb::ExtendedCommunitiesAttribute ext;
+  ext.add_communities()->PackFrom(rate);
+  path.add_pattrs()->PackFrom(ext);
+  *path.mutable_family() = family(false, true);
+  return path;
+}
+
 }  // namespace
+
+std::string FlowRule::str() const {
+  std::string out = "dst " + dst.str();
+  if (src) out += " src " + src->str();
+  if (protocol) out += " proto " + std::to_string(protocol);
+  auto ports = [&](const char* name, const std::vector<uint16_t>& v) {
+    if (v.empty()) return;
+    out += std::string(" ") + name + " ";
+    for (size_t i = 0; i < v.size(); i++) out += (i ? "," : "") + std::to_string(v[i]);
+  };
+  ports("dport", dst_ports);
+  ports("sport", src_ports);
+  char rate_text[32];
+  std::snprintf(rate_text, sizeof(rate_text), "%.0f", static_cast<double>(rate));
+  return out + " rate " + rate_text;
+}
+
+Result<FlowRule> parse_flow_rule(const std::string& text) {
+  FlowRule f;
+  bool have_dst = false;
+  std::istringstream in(text);
+  auto bad = [&](const std::string& why) -> Error {
+    return invalid_argument("FlowSpec rule '" + text + "': " + why +
+                            " (e.g. dst 198.51.100.0/24 proto 17 sport 123 rate 0)");
+  };
+  auto port_list = [](const std::string& v, std::vector<uint16_t>& out) {
+    std::stringstream ss(v);
+    for (std::string item; std::getline(ss, item, ',');) {
+      char* end = nullptr;
+      const unsigned long n = std::strtoul(item.c_str(), &end, 10);
+      if (item.empty() || *end || n > 65535) return false;
+      out.push_back(static_cast<uint16_t>(n));
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return !out.empty();
+  };
+  for (std::string key, value; in >> key;) {
+    if (!(in >> value)) return bad("'" + key + "' needs a value");
+    if (key == "dst" || key == "src") {
+      auto p = parse_prefix(value);
+      if (!p.ok()) return bad(p.error().message);
+      if (!p->v4) return bad("only IPv4 FlowSpec is supported");
+      (key == "dst" ? f.dst : f.src.emplace()) = *p;
+      have_dst |= key == "dst";
+    } else if (key == "proto") {
+      const std::map<std::string, uint8_t> names = {{"tcp", 6}, {"udp", 17}, {"icmp", 1}};
+      if (auto it = names.find(value); it != names.end()) {
+        f.protocol = it->second;
+      } else {
+        char* end = nullptr;
+        const unsigned long n = std::strtoul(value.c_str(), &end, 10);
+        if (*end || n == 0 || n > 255) return bad("proto is tcp, udp, icmp or 1..255");
+        f.protocol = static_cast<uint8_t>(n);
+      }
+    } else if (key == "dport" || key == "sport") {
+      if (!port_list(value, key == "dport" ? f.dst_ports : f.src_ports))
+        return bad(key + " is a comma-separated list of ports");
+    } else if (key == "rate") {
+      char* end = nullptr;
+      const double r = std::strtod(value.c_str(), &end);
+      if (*end || r < 0) return bad("rate is bytes per second, 0 to drop");
+      f.rate = static_cast<float>(r);
+    } else {
+      return bad("unknown key '" + key + "'");
+    }
+  }
+  if (!have_dst) return bad("a destination prefix (dst) is required");
+  if ((!f.dst_ports.empty() || !f.src_ports.empty()) && f.protocol != 6 && f.protocol != 17)
+    return bad("ports need proto tcp or udp");
+  return f;
+}
 
 Result<uint32_t> parse_community(const std::string& text) {
   const auto colon = text.find(':');
@@ -218,6 +343,67 @@ Result<std::vector<BgpRoute>> GobgpClient::rib(bool v6) {
     }
   }
   if (auto s = status_of(reader->Finish(), "ListPath"); !s) return s.error();
+  return out;
+}
+
+Status GobgpClient::announce(const FlowRule& r) {
+  apipb::AddPathRequest req;
+  req.set_table_type(apipb::GLOBAL);
+  *req.mutable_path() = to_path(r);
+  apipb::AddPathResponse resp;
+  return status_of((*stub_)->AddPath(context().get(), req, &resp), "announcing FlowSpec " + r.str());
+}
+
+Status GobgpClient::withdraw(const FlowRule& r) {
+  apipb::DeletePathRequest req;
+  req.set_table_type(apipb::GLOBAL);
+  *req.mutable_family() = family(false, true);
+  *req.mutable_path() = to_path(r);
+  google::protobuf::Empty resp;
+  return status_of((*stub_)->DeletePath(context().get(), req, &resp), "withdrawing FlowSpec " + r.str());
+}
+
+Result<std::vector<FlowRule>> GobgpClient::flowspec_rib() {
+  apipb::ListPathRequest req;
+  req.set_table_type(apipb::GLOBAL);
+  *req.mutable_family() = family(false, true);
+  auto ctx = context();
+  auto reader = (*stub_)->ListPath(ctx.get(), req);
+  apipb::ListPathResponse resp;
+  std::vector<FlowRule> out;
+  while (reader->Read(&resp)) {
+    for (const apipb::Path& path : resp.destination().paths()) {
+      if (!path.best()) continue;
+      apipb::FlowSpecNLRI nlri;
+      if (!path.nlri().UnpackTo(&nlri)) continue;
+      FlowRule f;
+      for (const auto& any : nlri.rules()) {
+        apipb::FlowSpecIPPrefix pr;
+        apipb::FlowSpecComponent c;
+        if (any.UnpackTo(&pr)) {
+          auto p = parse_prefix(pr.prefix() + "/" + std::to_string(pr.prefix_len()));
+          if (!p.ok()) continue;
+          (pr.type() == kFsDst ? f.dst : f.src.emplace()) = *p;
+        } else if (any.UnpackTo(&c)) {
+          for (const auto& item : c.items()) {
+            if (c.type() == kFsProto) f.protocol = static_cast<uint8_t>(item.value());
+            if (c.type() == kFsDstPort) f.dst_ports.push_back(static_cast<uint16_t>(item.value()));
+            if (c.type() == kFsSrcPort) f.src_ports.push_back(static_cast<uint16_t>(item.value()));
+          }
+        }
+      }
+      for (const auto& attr : path.pattrs()) {
+        apipb::ExtendedCommunitiesAttribute ext;
+        if (!attr.UnpackTo(&ext)) continue;
+        for (const auto& c : ext.communities()) {
+          apipb::TrafficRateExtended rate;
+          if (c.UnpackTo(&rate)) f.rate = rate.rate();
+        }
+      }
+      out.push_back(std::move(f));
+    }
+  }
+  if (auto s = status_of(reader->Finish(), "ListPath FlowSpec"); !s) return s.error();
   return out;
 }
 

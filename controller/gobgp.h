@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,19 @@ struct BgpRoute {
   std::vector<uint32_t> communities;  // ASN << 16 | value
   bool operator==(const BgpRoute&) const = default;
 };
+
+// A FlowSpec rule (RFC 8955) for IPv4: what to match, and a rate (0 = discard).
+struct FlowRule {
+  Prefix dst;                    // must be set
+  std::optional<Prefix> src;
+  uint8_t protocol = 0;          // IPPROTO_*; 0 = any
+  std::vector<uint16_t> dst_ports, src_ports;
+  float rate = 0;                // bytes per second allowed; 0 = drop all
+  bool operator==(const FlowRule&) const = default;
+  // Canonical text, also its identity: "dst 198.51.100.0/24 proto 17 sport 123 rate 0".
+  std::string str() const;
+};
+Result<FlowRule> parse_flow_rule(const std::string& text);
 
 // "65000:100" -> 65000 << 16 | 100.
 Result<uint32_t> parse_community(const std::string& text);
@@ -54,6 +68,10 @@ class GobgpClient {
   Status withdraw(const BgpRoute& r);
   // The best paths of the global RIB for the route's family.
   Result<std::vector<BgpRoute>> rib(bool v6);
+
+  Status announce(const FlowRule& r);
+  Status withdraw(const FlowRule& r);
+  Result<std::vector<FlowRule>> flowspec_rib();
 
  private:
   struct Stub;  // the generated apipb stub, kept out of this header

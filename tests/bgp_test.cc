@@ -4,6 +4,7 @@
 #include <grpcpp/create_channel_posix.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -61,8 +62,8 @@ class BgpTest : public ::testing::Test {
     provider_ = std::make_unique<GobgpClient>(channel_in(lab_.ns_a, kApiPort));
     ASSERT_TRUE(ours_->start(65001, NetnsLab::kAddrB).ok());
     ASSERT_TRUE(provider_->start(65000, NetnsLab::kAddrA).ok());
-    ASSERT_TRUE(ours_->add_peer(NetnsLab::kAddrA, 65000).ok());
-    ASSERT_TRUE(provider_->add_peer(NetnsLab::kAddrB, 65001).ok());
+    ASSERT_TRUE(ours_->add_peer(NetnsLab::kAddrA, 65000, true).ok());
+    ASSERT_TRUE(provider_->add_peer(NetnsLab::kAddrB, 65001, true).ok());
     const bool up = eventually(
         [&] {
           auto s = ours_->session_state(NetnsLab::kAddrA);
@@ -123,6 +124,35 @@ TEST_F(BgpTest, BlackholeCommunityArrivesOnAHostRoute) {
   ASSERT_TRUE(ours_->announce(r).ok());
   EXPECT_TRUE(eventually([&] { return provider_has(r); }, std::chrono::seconds(5)));
   EXPECT_EQ(community_text(r.communities[0]), "65535:666");
+}
+
+TEST_F(BgpTest, FlowSpecRuleArrivesAsSentAndWithdrawRemovesIt) {
+  // "UDP from source port 123 to our /24": drop (rate 0); and a rate limit on DNS.
+  const FlowRule ntp = *parse_flow_rule("dst 198.51.100.0/24 proto udp sport 123 rate 0");
+  const FlowRule dns =
+      *parse_flow_rule("dst 198.51.100.53/32 src 203.0.113.0/24 proto 17 dport 53 rate 125000");
+  ASSERT_TRUE(ours_->announce(ntp).ok());
+  ASSERT_TRUE(ours_->announce(dns).ok());
+  auto has = [&](const FlowRule& want) {
+    auto rib = provider_->flowspec_rib();
+    return rib.ok() && std::find(rib->begin(), rib->end(), want) != rib->end();
+  };
+  EXPECT_TRUE(eventually([&] { return has(ntp) && has(dns); }, std::chrono::seconds(5)))
+      << "the provider's FlowSpec RIB lacks " << ntp.str() << " or " << dns.str();
+  ASSERT_TRUE(ours_->withdraw(ntp).ok());
+  EXPECT_TRUE(eventually([&] { return !has(ntp) && has(dns); }, std::chrono::seconds(5)));
+}
+
+TEST(FlowRules, ParseCanonicalTextAndRefuseNonsense) {
+  auto f = parse_flow_rule("dst 198.51.100.0/24 proto udp sport 123,19,123 rate 0");
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->str(), "dst 198.51.100.0/24 proto 17 sport 19,123 rate 0");
+  EXPECT_EQ(*parse_flow_rule(f->str()), *f) << "the text is its identity";
+  for (const char* bad :
+       {"", "proto udp", "dst 198.51.100.0/24 dport 53", "dst 2001:db8::/32", "dst 198.51.100.1/24",
+        "dst 198.51.100.0/24 proto udp sport 70000", "dst 198.51.100.0/24 rate -1",
+        "dst 198.51.100.0/24 color red", "dst 198.51.100.0/24 proto"})
+    EXPECT_FALSE(parse_flow_rule(bad).ok()) << bad;
 }
 
 TEST_F(BgpTest, GobgpdApiListensOnLoopbackOnly) {
