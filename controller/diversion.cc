@@ -102,11 +102,14 @@ Status Diversion::connect_speaker() {
   if (cfg_.bgp_speaker == "supervise" && !adopted) {
     if (auto s = bgp_->start(cfg_.bgp_asn, cfg_.bgp_router_id, cfg_.bgp_listen_port); !s) return s;
     for (const Provider& p : cfg_.providers)
-      if (auto s = bgp_->add_peer(p.neighbor, p.peer_asn); !s) return s;
+      if (auto s = bgp_->add_peer(p.neighbor, p.peer_asn, /*flowspec=*/true); !s) return s;
   }
   // Re-announce what is active (a fresh gobgpd has an empty RIB).
   for (const AnnouncementRecord& a : active_)
     if (auto s = bgp_->announce(route_of(a)); !s) return s;
+  for (const FlowRecord& f : flows_)
+    if (auto r = parse_flow_rule(f.rule); r.ok())
+      if (auto s = bgp_->announce(*r); !s) return s;
   return Ok{};
 }
 
@@ -124,6 +127,17 @@ Result<std::vector<std::string>> Diversion::start(int64_t now_unix) {
       continue;
     }
     active_.push_back(a);
+  }
+  auto flows = store_.flows();
+  if (!flows.ok()) return flows.error();
+  flows_.clear();
+  for (const FlowRecord& f : *flows) {
+    if (f.expires_at <= now_unix) {
+      (void)store_.delete_flow(f);
+      log.push_back("FlowSpec rule expired while stopped: " + f.rule);
+      continue;
+    }
+    flows_.push_back(f);
   }
   if (auto s = connect_speaker(); !s) return s.error();
   log.push_back("BGP speaker " + cfg_.bgp_speaker +
@@ -330,6 +344,70 @@ Result<std::vector<AnnouncementRecord>> Diversion::remove_blackhole(const std::s
   return matched;
 }
 
+Result<std::vector<FlowRecord>> Diversion::add_flow(const std::string& text, int64_t ttl_s,
+                                                    const std::string& prov,
+                                                    const std::string& reason, const Caller& c) {
+  if (cfg_.bgp_speaker == "off" || !bgp_)
+    return failed_precondition("FlowSpec needs a BGP speaker: set [bgp] and [[providers]]");
+  auto rule = parse_flow_rule(text);
+  if (!rule.ok()) return rule.error();
+  if (!std::any_of(cfg_.divertable.begin(), cfg_.divertable.end(),
+                   [&](auto& d) { return contains(d.prefix, rule->dst); }))
+    return failed_precondition("the rule's destination " + rule->dst.str() +
+                               " is not inside the prefixes you may announce (diversion.prefixes)");
+  if (ttl_s <= 0) ttl_s = 3600;
+  if (ttl_s > cfg_.max_ttl_s)
+    return invalid_argument("the TTL exceeds rules.max_ttl_seconds = " +
+                            std::to_string(cfg_.max_ttl_s));
+  std::vector<const Provider*> targets;
+  for (const Provider& x : cfg_.providers)
+    if (prov.empty() || x.name == prov) targets.push_back(&x);
+  if (targets.empty())
+    return not_found("no provider '" + prov + "'; configured: " + names(cfg_.providers));
+  const int64_t now = unix_now();
+  std::lock_guard lock(mu_);
+  if (active_.size() + flows_.size() + targets.size() > cfg_.max_announcements)
+    return resource_exhausted(
+        "diversion.max_announcements = " + std::to_string(cfg_.max_announcements) + " reached");
+  std::vector<FlowRecord> out;
+  for (const Provider* t : targets) {
+    FlowRecord f{rule->str(), t->name, reason, c.who, now, now + ttl_s};
+    if (auto s = store_.put_flow(f); !s) return s.error();
+    if (auto s = bgp_->announce(*rule); !s) {
+      (void)store_.delete_flow(f);
+      return s.error();
+    }
+    flows_.erase(
+        std::remove_if(flows_.begin(), flows_.end(),
+                       [&](auto& x) { return x.rule == f.rule && x.provider == f.provider; }),
+        flows_.end());
+    flows_.push_back(f);
+    out.push_back(f);
+  }
+  audit(c, "flowspec", rule->str() + " ttl " + std::to_string(ttl_s) + "s", "ok");
+  return out;
+}
+
+Result<std::vector<FlowRecord>> Diversion::remove_flow(const std::string& text, const Caller& c) {
+  auto rule = parse_flow_rule(text);
+  if (!rule.ok()) return rule.error();
+  std::lock_guard lock(mu_);
+  std::vector<FlowRecord> matched;
+  for (const FlowRecord& f : flows_)
+    if (f.rule == rule->str()) matched.push_back(f);
+  if (matched.empty())
+    return not_found("no FlowSpec rule '" + rule->str() +
+                     "'; `floodgatectl divert status` lists them");
+  if (bgp_)
+    if (auto s = bgp_->withdraw(*rule); !s) return s.error();
+  for (const FlowRecord& f : matched) {
+    (void)store_.delete_flow(f);
+    std::erase_if(flows_, [&](auto& x) { return x.rule == f.rule && x.provider == f.provider; });
+  }
+  audit(c, "flowspec off", rule->str(), "ok");
+  return matched;
+}
+
 DiversionStatus Diversion::status() {
   std::lock_guard lock(mu_);
   DiversionStatus st;
@@ -342,6 +420,7 @@ DiversionStatus Diversion::status() {
     st.providers.push_back(ps);
   }
   st.announcements = active_;
+  st.flows = flows_;
   return st;
 }
 
@@ -370,6 +449,15 @@ std::vector<std::string> Diversion::tick(int64_t now, uint64_t drop_pps) {
     if (why.empty()) continue;
     if (auto s = withdraw_locked(a, why, "floodgate (hold-down)"); s.ok())
       log.push_back("withdrew " + a.prefix.str() + " from " + a.provider + " (" + why + ")");
+  }
+  for (const FlowRecord& f : std::vector<FlowRecord>(flows_)) {
+    if (f.expires_at > now) continue;
+    auto rule = parse_flow_rule(f.rule);
+    if (rule.ok() && bgp_->withdraw(*rule).ok() && store_.delete_flow(f).ok()) {
+      std::erase_if(flows_, [&](auto& x) { return x.rule == f.rule && x.provider == f.provider; });
+      (void)store_.audit({now, "floodgate (expiry)", "flowspec off", f.rule, "ok"});
+      log.push_back("FlowSpec rule expired: " + f.rule);
+    }
   }
   return log;
 }

@@ -34,6 +34,7 @@ struct DiversionStatus {
   bool speaker_on = false;
   std::vector<ProviderStatus> providers;
   std::vector<AnnouncementRecord> announcements;
+  std::vector<FlowRecord> flows;
   int64_t hold_down_s = 0;
 };
 
@@ -61,6 +62,12 @@ class Diversion {
                                                     const std::string& reason, const Caller& c);
   Result<std::vector<AnnouncementRecord>> remove_blackhole(const std::string& address,
                                                            const Caller& c);
+  // FlowSpec (RFC 8955): a rule whose destination lies inside diversion.prefixes, always
+  // with a TTL (default 1 h).
+  Result<std::vector<FlowRecord>> add_flow(const std::string& rule, int64_t ttl_s,
+                                           const std::string& provider, const std::string& reason,
+                                           const Caller& c);
+  Result<std::vector<FlowRecord>> remove_flow(const std::string& rule, const Caller& c);
   DiversionStatus status();
   // Each second: hold-down withdrawals, blackhole expiry, a dead gobgpd restarted.
   std::vector<std::string> tick(int64_t now_unix, uint64_t drop_pps);
@@ -83,6 +90,7 @@ class Diversion {
   std::unique_ptr<GobgpProcess> proc_;
   std::unique_ptr<GobgpClient> bgp_;
   std::vector<AnnouncementRecord> active_;
+  std::vector<FlowRecord> flows_;
   int64_t quiet_since_ = 0;
 };
 

@@ -13,8 +13,8 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
-#include <sstream>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "attribute.pb.h"
@@ -351,7 +351,8 @@ Status GobgpClient::announce(const FlowRule& r) {
   req.set_table_type(apipb::GLOBAL);
   *req.mutable_path() = to_path(r);
   apipb::AddPathResponse resp;
-  return status_of((*stub_)->AddPath(context().get(), req, &resp), "announcing FlowSpec " + r.str());
+  return status_of((*stub_)->AddPath(context().get(), req, &resp),
+                   "announcing FlowSpec " + r.str());
 }
 
 Status GobgpClient::withdraw(const FlowRule& r) {
@@ -360,7 +361,8 @@ Status GobgpClient::withdraw(const FlowRule& r) {
   *req.mutable_family() = family(false, true);
   *req.mutable_path() = to_path(r);
   google::protobuf::Empty resp;
-  return status_of((*stub_)->DeletePath(context().get(), req, &resp), "withdrawing FlowSpec " + r.str());
+  return status_of((*stub_)->DeletePath(context().get(), req, &resp),
+                   "withdrawing FlowSpec " + r.str());
 }
 
 Result<std::vector<FlowRule>> GobgpClient::flowspec_rib() {

@@ -27,11 +27,11 @@ struct BgpRoute {
 
 // A FlowSpec rule (RFC 8955) for IPv4: what to match, and a rate (0 = discard).
 struct FlowRule {
-  Prefix dst;                    // must be set
+  Prefix dst;  // must be set
   std::optional<Prefix> src;
-  uint8_t protocol = 0;          // IPPROTO_*; 0 = any
+  uint8_t protocol = 0;  // IPPROTO_*; 0 = any
   std::vector<uint16_t> dst_ports, src_ports;
-  float rate = 0;                // bytes per second allowed; 0 = drop all
+  float rate = 0;  // bytes per second allowed; 0 = drop all
   bool operator==(const FlowRule&) const = default;
   // Canonical text, also its identity: "dst 198.51.100.0/24 proto 17 sport 123 rate 0".
   std::string str() const;

@@ -159,6 +159,15 @@ void announcement_to(const AnnouncementRecord& a, const BgpRoute& route, v1::Ann
   out->set_next_hop(route.next_hop);
 }
 
+void flow_to(const FlowRecord& f, v1::FlowSpecRule* out) {
+  out->set_rule(f.rule);
+  out->set_provider(f.provider);
+  out->set_reason(f.reason);
+  out->set_created_by(f.created_by);
+  *out->mutable_since() = TimeUtil::SecondsToTimestamp(f.since);
+  *out->mutable_expires_at() = TimeUtil::SecondsToTimestamp(f.expires_at);
+}
+
 // One WatchEvents stream: events queue up here (bounded) and are written one at a time,
 // as the callback API allows a single outstanding write.
 class WatchReactor : public grpc::ServerWriteReactor<v1::WatchEventsResponse> {
@@ -524,6 +533,26 @@ grpc::ServerUnaryReactor* Service::GetDiversion(grpc::CallbackServerContext* ctx
   for (const AnnouncementRecord& a : st.announcements)
     announcement_to(a, info_.diversion->route_of(a), resp->add_announcements());
   *resp->mutable_hold_down() = TimeUtil::SecondsToDuration(st.hold_down_s);
+  for (const FlowRecord& f : st.flows) flow_to(f, resp->add_flowspec());
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::AddFlowSpec(grpc::CallbackServerContext* ctx,
+                                               const v1::AddFlowSpecRequest* req,
+                                               v1::AddFlowSpecResponse* resp) {
+  auto r = info_.diversion->add_flow(req->rule(), req->has_ttl() ? req->ttl().seconds() : 0,
+                                     req->provider(), req->reason(), caller_of(ctx, info_.peers));
+  if (!r.ok()) return finish(ctx, to_grpc(r.error()));
+  for (const FlowRecord& f : *r) flow_to(f, resp->add_rules());
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::RemoveFlowSpec(grpc::CallbackServerContext* ctx,
+                                                  const v1::RemoveFlowSpecRequest* req,
+                                                  v1::RemoveFlowSpecResponse* resp) {
+  auto r = info_.diversion->remove_flow(req->rule(), caller_of(ctx, info_.peers));
+  if (!r.ok()) return finish(ctx, to_grpc(r.error()));
+  for (const FlowRecord& f : *r) flow_to(f, resp->add_rules());
   return finish(ctx, grpc::Status::OK);
 }
 

@@ -83,6 +83,11 @@ class Service final : public v1::FloodgateService::CallbackService {
   grpc::ServerUnaryReactor* RemoveBlackhole(grpc::CallbackServerContext*,
                                             const v1::RemoveBlackholeRequest*,
                                             v1::RemoveBlackholeResponse*) override;
+  grpc::ServerUnaryReactor* AddFlowSpec(grpc::CallbackServerContext*, const v1::AddFlowSpecRequest*,
+                                        v1::AddFlowSpecResponse*) override;
+  grpc::ServerUnaryReactor* RemoveFlowSpec(grpc::CallbackServerContext*,
+                                           const v1::RemoveFlowSpecRequest*,
+                                           v1::RemoveFlowSpecResponse*) override;
   grpc::ServerUnaryReactor* TopSources(grpc::CallbackServerContext*, const v1::TopSourcesRequest*,
                                        v1::TopSourcesResponse*) override;
   grpc::ServerWriteReactor<v1::WatchEventsResponse>* WatchEvents(

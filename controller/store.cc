@@ -32,6 +32,15 @@ CREATE TABLE IF NOT EXISTS announcements (
   withdraw_asked INTEGER NOT NULL,
   PRIMARY KEY (prefix, provider, blackhole)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS flowspec (
+  rule TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  since INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (rule, provider)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -205,6 +214,45 @@ Result<std::vector<AnnouncementRecord>> Store::announcements() const {
                    st.col_text(4), sqlite3_column_int64(st.get(), 5),
                    sqlite3_column_int64(st.get(), 6), sqlite3_column_int64(st.get(), 7)});
   }
+  return out;
+}
+
+Status Store::put_flow(const FlowRecord& f) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "INSERT OR REPLACE INTO flowspec (rule, provider, reason, created_by, since, "
+          "expires_at) VALUES (?, ?, ?, ?, ?, ?)");
+  st.text(1, f.rule);
+  st.text(2, f.provider);
+  st.text(3, f.reason);
+  st.text(4, f.created_by);
+  st.int64(5, f.since);
+  st.int64(6, f.expires_at);
+  if (!st || sqlite3_step(st.get()) != SQLITE_DONE)
+    return internal_error(std::string("storing a FlowSpec rule: ") + sqlite3_errmsg(db_));
+  return Ok{};
+}
+
+Status Store::delete_flow(const FlowRecord& f) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "DELETE FROM flowspec WHERE rule = ? AND provider = ?");
+  st.text(1, f.rule);
+  st.text(2, f.provider);
+  if (!st || sqlite3_step(st.get()) != SQLITE_DONE)
+    return internal_error(std::string("deleting a FlowSpec rule: ") + sqlite3_errmsg(db_));
+  return Ok{};
+}
+
+Result<std::vector<FlowRecord>> Store::flows() const {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "SELECT rule, provider, reason, created_by, since, expires_at FROM flowspec "
+          "ORDER BY rule, provider");
+  if (!st) return internal_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  std::vector<FlowRecord> out;
+  while (sqlite3_step(st.get()) == SQLITE_ROW)
+    out.push_back({st.col_text(0), st.col_text(1), st.col_text(2), st.col_text(3),
+                   sqlite3_column_int64(st.get(), 4), sqlite3_column_int64(st.get(), 5)});
   return out;
 }
 

@@ -49,6 +49,16 @@ struct AnnouncementRecord {
   int64_t withdraw_asked = 0;  // `divert off` without --now: withdrawn after the hold-down
 };
 
+// A FlowSpec rule Floodgate announces, as the store keeps it (rule = FlowRule::str()).
+struct FlowRecord {
+  std::string rule;
+  std::string provider;
+  std::string reason;
+  std::string created_by;
+  int64_t since = 0;
+  int64_t expires_at = 0;  // FlowSpec rules always expire
+};
+
 class Store {
  public:
   // Creates the file (and its directory) when missing.
@@ -66,6 +76,10 @@ class Store {
   Status put_announcement(const AnnouncementRecord& a);
   Status delete_announcement(const AnnouncementRecord& a);
   Result<std::vector<AnnouncementRecord>> announcements() const;
+
+  Status put_flow(const FlowRecord& f);
+  Status delete_flow(const FlowRecord& f);
+  Result<std::vector<FlowRecord>> flows() const;
 
   Status set_setting(const std::string& key, const std::string& value);
   std::optional<std::string> setting(const std::string& key) const;

@@ -3,6 +3,8 @@
 // is announced is read from the provider's own RIB.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "diversion_lab.h"
 #include "test_util.h"
 
@@ -124,6 +126,37 @@ TEST_F(DiversionTest, RestartsKeepAndReestablishExactlyWhatWasActive) {
       },
       std::chrono::seconds(40)))
       << "after a full restart the provider should hold exactly the two routes";
+}
+
+TEST_F(DiversionTest, FlowSpecRulesReachTheProviderSurviveRestartsAndExpire) {
+  std::string out = ctl_ok(
+      "flowspec add dst 198.51.100.0/24 proto udp sport 123 --ttl 1h --reason ntp-reflection");
+  EXPECT_NE(out.find("dst 198.51.100.0/24 proto 17 sport 123 rate 0"), std::string::npos) << out;
+  const FlowRule want = *parse_flow_rule("dst 198.51.100.0/24 proto 17 sport 123 rate 0");
+  auto provider_has_rule = [&](const FlowRule& r) {
+    auto rib = div_->provider->flowspec_rib();
+    return rib.ok() && std::find(rib->begin(), rib->end(), r) != rib->end();
+  };
+  ASSERT_TRUE(eventually([&] { return provider_has_rule(want); }, std::chrono::seconds(5)));
+  EXPECT_EQ(div_->daemon->ctl("flowspec add dst 203.0.113.0/24 proto udp", &out), 1);
+  EXPECT_NE(out.find("not inside the prefixes you may announce"), std::string::npos) << out;
+  EXPECT_EQ(div_->daemon->ctl("flowspec add dst 198.51.100.0/24 dport 53", &out), 1);
+  EXPECT_NE(out.find("ports need proto tcp or udp"), std::string::npos) << out;
+  out = ctl_ok("divert status");
+  EXPECT_NE(out.find("flowspec  dst 198.51.100.0/24 proto 17 sport 123 rate 0"), std::string::npos)
+      << out;
+  // Daemon and gobgpd die: the restarted daemon announces the rule again.
+  div_->daemon->kill_daemon(SIGKILL);
+  sh("kill -KILL $(cat " + div_->daemon->dir() + "/gobgpd.pid) 2>/dev/null; true");
+  ASSERT_TRUE(div_->daemon->start()) << div_->daemon->log();
+  ASSERT_TRUE(eventually([&] { return provider_has_rule(want); }, std::chrono::seconds(40)));
+  ctl_ok("flowspec del dst 198.51.100.0/24 proto udp sport 123");
+  EXPECT_TRUE(eventually([&] { return !provider_has_rule(want); }, std::chrono::seconds(5)));
+  // A short TTL withdraws the rule by itself.
+  ctl_ok("flowspec add dst 198.51.100.0/24 proto tcp dport 80 rate 1000000 --ttl 2s");
+  const FlowRule web = *parse_flow_rule("dst 198.51.100.0/24 proto 6 dport 80 rate 1000000");
+  ASSERT_TRUE(eventually([&] { return provider_has_rule(web); }, std::chrono::seconds(5)));
+  EXPECT_TRUE(eventually([&] { return !provider_has_rule(web); }, std::chrono::seconds(8)));
 }
 
 }  // namespace

@@ -302,6 +302,23 @@ int main(int argc, char** argv) {
   rtbh_add->add_option("--reason", dv_reason, "why");
   auto* rtbh_del = rtbh->add_subcommand("del", "withdraw the blackhole for ADDRESS");
   rtbh_del->add_option("address", rt_addr, "the address")->required();
+  auto* flowspec = app.add_subcommand(
+      "flowspec", "ask the provider to drop or rate-limit traffic upstream (RFC 8955)");
+  flowspec->require_subcommand(1);
+  std::vector<std::string> fs_words;
+  auto* flowspec_add =
+      flowspec->add_subcommand("add",
+                               "announce a rule: dst PREFIX [src PREFIX] [proto udp|tcp|icmp|N] "
+                               "[dport P,..] [sport P,..] [rate BYTES/S]");
+  flowspec_add
+      ->add_option("rule", fs_words,
+                   "the rule's words, e.g. dst 198.51.100.0/24 proto udp sport 123")
+      ->required();
+  flowspec_add->add_option("--ttl", rt_ttl, "lifetime (default 1h)");
+  flowspec_add->add_option("--provider", dv_provider, "one provider (default: all)");
+  flowspec_add->add_option("--reason", dv_reason, "why");
+  auto* flowspec_del = flowspec->add_subcommand("del", "withdraw a rule (the same words)");
+  flowspec_del->add_option("rule", fs_words, "the rule's words")->required();
   bool yes = false;
   auto* unload = app.add_subcommand("unload", "detach the filter everywhere and remove its maps");
   unload->add_flag("--yes", yes, "confirm: traffic will no longer be filtered");
@@ -615,6 +632,39 @@ int main(int argc, char** argv) {
                     : "no limit");
     return 0;
   }
+  if (flowspec->parsed()) {
+    std::string rule;
+    for (const auto& w : fs_words) rule += (rule.empty() ? "" : " ") + w;
+    if (flowspec_add->parsed()) {
+      v1::AddFlowSpecRequest req;
+      req.set_rule(rule);
+      if (!rt_ttl.empty()) {
+        const int64_t ttl = parse_duration(rt_ttl);
+        if (ttl <= 0) {
+          std::cerr << "floodgatectl: --ttl '" << rt_ttl << "' is not a duration like 30m\n";
+          return kExitUsage;
+        }
+        req.mutable_ttl()->set_seconds(ttl);
+      }
+      req.set_provider(dv_provider);
+      req.set_reason(dv_reason);
+      v1::AddFlowSpecResponse r;
+      if ((rc = client.call(&S::AddFlowSpec, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      for (const auto& f : r.rules())
+        std::printf("flowspec to %-12s %s (expires in %s)\n", f.provider().c_str(),
+                    f.rule().c_str(), left(f.expires_at()).c_str());
+      return 0;
+    }
+    v1::RemoveFlowSpecRequest req;
+    req.set_rule(rule);
+    v1::RemoveFlowSpecResponse r;
+    if ((rc = client.call(&S::RemoveFlowSpec, req, &r))) return rc;
+    if (o.json) return print_json(r), 0;
+    for (const auto& f : r.rules())
+      std::printf("withdrew flowspec %s from %s\n", f.rule().c_str(), f.provider().c_str());
+    return 0;
+  }
   if (divert->parsed() || rtbh->parsed()) {
     auto print_announcements = [&](const auto& list, const char* verb) {
       for (const v1::Announcement& a : list) {
@@ -664,7 +714,11 @@ int main(int argc, char** argv) {
         std::printf("provider %-12s neighbor %-16s session %s%s\n", p.name().c_str(),
                     p.neighbor().c_str(), p.session_state().c_str(),
                     p.always_on() ? " (always on)" : "");
-      if (r.announcements().empty()) std::printf("nothing announced\n");
+      if (r.announcements().empty() && r.flowspec().empty()) std::printf("nothing announced\n");
+      for (const auto& f : r.flowspec())
+        std::printf("flowspec  %-40s to %-12s expires in %s, by %s%s\n", f.rule().c_str(),
+                    f.provider().c_str(), left(f.expires_at()).c_str(), f.created_by().c_str(),
+                    f.reason().empty() ? "" : (", " + f.reason()).c_str());
       for (const auto& a : r.announcements())
         std::printf("%-9s %-20s to %-12s since %s by %s%s%s\n",
                     a.blackhole() ? "blackhole" : "diverted", a.prefix().c_str(),
