@@ -424,10 +424,39 @@ DiversionStatus Diversion::status() {
   return st;
 }
 
+std::vector<ProviderStatus> Diversion::sessions() {
+  std::lock_guard lock(mu_);
+  std::vector<ProviderStatus> out;
+  for (const Provider& p : cfg_.providers) {
+    auto it = sessions_.find(p.name);
+    out.push_back({p.name, p.neighbor,
+                   it == sessions_.end() ? BgpSessionState::kUnknown : it->second, p.always_on});
+  }
+  return out;
+}
+
 std::vector<std::string> Diversion::tick(int64_t now, uint64_t drop_pps) {
   std::lock_guard lock(mu_);
   std::vector<std::string> log;
   if (!bgp_) return log;
+  // Session changes: an event each, "flapping" after 3 within a minute.
+  for (const Provider& p : cfg_.providers) {
+    auto st = bgp_->session_state(p.neighbor);
+    const BgpSessionState now_state = st.ok() ? *st : BgpSessionState::kUnknown;
+    auto it = sessions_.find(p.name);
+    const BgpSessionState before = it == sessions_.end() ? BgpSessionState::kUnknown : it->second;
+    sessions_[p.name] = now_state;
+    if (now_state == before) continue;
+    auto& times = changes_[p.name];
+    times.push_back(now);
+    std::erase_if(times, [&](int64_t t) { return now - t > 60; });
+    std::string detail =
+        std::string(session_state_name(before)) + " -> " + session_state_name(now_state);
+    if (times.size() >= 3)
+      detail += " (flapping: " + std::to_string(times.size()) + " changes in a minute)";
+    if (events_) events_->publish({now, EventKind::kBgpSession, p.name, detail, "floodgate"});
+    log.push_back("BGP session to " + p.name + " (" + p.neighbor + "): " + detail);
+  }
   if (drop_pps >= cfg_.quiet_pps)
     quiet_since_ = 0;
   else if (quiet_since_ == 0)

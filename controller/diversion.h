@@ -3,6 +3,7 @@
 // every announcement in the store so a restart re-establishes exactly what was active.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -69,6 +70,8 @@ class Diversion {
                                            const Caller& c);
   Result<std::vector<FlowRecord>> remove_flow(const std::string& rule, const Caller& c);
   DiversionStatus status();
+  // The last session state seen per provider (polled each tick); cheap, for metrics.
+  std::vector<ProviderStatus> sessions();
   // Each second: hold-down withdrawals, blackhole expiry, a dead gobgpd restarted.
   std::vector<std::string> tick(int64_t now_unix, uint64_t drop_pps);
 
@@ -92,6 +95,9 @@ class Diversion {
   std::vector<AnnouncementRecord> active_;
   std::vector<FlowRecord> flows_;
   int64_t quiet_since_ = 0;
+  // Per provider: the last session state seen, and when it changed recently.
+  std::map<std::string, BgpSessionState> sessions_;
+  std::map<std::string, std::vector<int64_t>> changes_;
 };
 
 }  // namespace floodgate

@@ -22,6 +22,7 @@ enum class EventKind {
   kMode,
   kDrops,
   kPolicy,
+  kBgpSession,
 };
 
 struct Event {

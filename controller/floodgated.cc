@@ -231,6 +231,16 @@ int run(const DaemonConfig& cfg) {
                        atts[i]->mode() == AttachMode::kNative ? "native" : "generic");
       return v;
     };
+    src.bgp_sessions = [&] {
+      std::vector<std::pair<std::string, bool>> v;
+      for (const ProviderStatus& p : diversion.sessions())
+        v.emplace_back(p.name, p.state == BgpSessionState::kEstablished);
+      return v;
+    };
+    src.announcements = [&] {
+      const DiversionStatus st = diversion.status();
+      return st.announcements.size() + st.flows.size();
+    };
     auto m = MetricsServer::start(cfg.metrics_listen, std::move(src));
     if (!m.ok()) return spdlog::error("{}", m.error().message), 1;
     metrics = std::move(*m);

@@ -74,7 +74,25 @@ class Collector : public prometheus::Collectable {
       a.gauge.value = 1;
       attached.metric.push_back(a);
     }
-    return {packets, bytes, lost, rules, enforce, attached};
+    MetricFamily bgp{"floodgate_bgp_session_up",
+                     "1 while the BGP session to the scrubbing provider is established",
+                     MetricType::Gauge,
+                     {}};
+    if (s_.bgp_sessions)
+      for (const auto& [provider, up] : s_.bgp_sessions()) {
+        ClientMetric m;
+        m.label = {{"provider", provider}};
+        m.gauge.value = up ? 1 : 0;
+        bgp.metric.push_back(m);
+      }
+    MetricFamily announced{"floodgate_announcements",
+                           "Routes announced for diversion, blackholing and FlowSpec",
+                           MetricType::Gauge,
+                           {}};
+    ClientMetric an;
+    an.gauge.value = s_.announcements ? static_cast<double>(s_.announcements()) : 0;
+    announced.metric.push_back(an);
+    return {packets, bytes, lost, rules, enforce, attached, bgp, announced};
   }
 
  private:

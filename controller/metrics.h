@@ -23,6 +23,9 @@ struct MetricsSource {
   std::function<bool()> enforcing;
   // (interface name, "native"|"generic") per attachment.
   std::function<std::vector<std::pair<std::string, std::string>>()> interfaces;
+  // (provider, session established?) and the number of routes announced.
+  std::function<std::vector<std::pair<std::string, bool>>()> bgp_sessions;
+  std::function<size_t()> announcements;
 };
 
 class MetricsServer {

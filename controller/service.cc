@@ -102,6 +102,8 @@ v1::EventKind kind_to_proto(EventKind k) {
       return v1::EVENT_KIND_DROPS;
     case EventKind::kPolicy:
       return v1::EVENT_KIND_POLICY;
+    case EventKind::kBgpSession:
+      return v1::EVENT_KIND_BGP_SESSION;
   }
   return v1::EVENT_KIND_UNSPECIFIED;
 }

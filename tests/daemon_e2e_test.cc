@@ -288,29 +288,6 @@ TEST_F(DaemonTest, KillNineNeverLetsABlockedSourceThroughAndRestartRestoresRules
   EXPECT_NE(out.find("enforce"), std::string::npos) << "the mode survives a restart:\n" << out;
 }
 
-// GET http://127.0.0.1:9108/metrics from inside namespace ns; the whole response.
-std::string scrape_metrics(const std::string& ns) {
-  std::string text;
-  in_netns(ns, [&] {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(9108);
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    timeval tv{2, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0) {
-      const std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-      (void)!write(fd, req.data(), req.size());
-      char buf[8192];
-      ssize_t n;
-      while ((n = read(fd, buf, sizeof(buf))) > 0) text.append(buf, static_cast<size_t>(n));
-    }
-    close(fd);
-  });
-  return text;
-}
-
 TEST_F(DaemonTest, MetricsShowDropsRulesModeAndAttachment) {
   ctl_ok("protect on");
   ctl_ok(std::string("block ") + NetnsLab::kAddrA);

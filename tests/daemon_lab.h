@@ -27,6 +27,29 @@ struct DaemonOptions {
   std::string sections;        // whole sections appended at the end
 };
 
+// GET http://127.0.0.1:9108/metrics from inside namespace ns; the whole response.
+inline std::string scrape_metrics(const std::string& ns) {
+  std::string text;
+  in_netns(ns, [&] {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(9108);
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    timeval tv{2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0) {
+      const std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+      (void)!write(fd, req.data(), req.size());
+      char buf[8192];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof(buf))) > 0) text.append(buf, static_cast<size_t>(n));
+    }
+    close(fd);
+  });
+  return text;
+}
+
 class DaemonLab {
  public:
   explicit DaemonLab(const NetnsLab& lab, DaemonOptions opts = {}) : lab_(lab) {

@@ -128,6 +128,34 @@ TEST_F(DiversionTest, RestartsKeepAndReestablishExactlyWhatWasActive) {
       << "after a full restart the provider should hold exactly the two routes";
 }
 
+TEST_F(DiversionTest, SessionChangesAppearInWatchAndMetrics) {
+  ASSERT_TRUE(eventually(
+      [&] {
+        return scrape_metrics(lab_.ns_b).find(
+                   "floodgate_bgp_session_up{provider=\"scrubber\"} 1") != std::string::npos;
+      },
+      std::chrono::seconds(5)));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto stream = div_->daemon->api().WatchEvents(&ctx, v1::WatchEventsRequest{});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  div_->stop_provider();  // the provider's speaker goes away
+  v1::WatchEventsResponse m;
+  bool seen = false;
+  while (!seen && stream->Read(&m))
+    seen = m.event().kind() == v1::EVENT_KIND_BGP_SESSION && m.event().subject() == "scrubber" &&
+           m.event().detail().rfind("established -> ", 0) == 0;
+  EXPECT_TRUE(seen) << "no session-down event";
+  EXPECT_TRUE(eventually(
+      [&] {
+        return scrape_metrics(lab_.ns_b).find(
+                   "floodgate_bgp_session_up{provider=\"scrubber\"} 0") != std::string::npos;
+      },
+      std::chrono::seconds(5)));
+  ctx.TryCancel();
+  stream->Finish();
+}
+
 TEST_F(DiversionTest, FlowSpecRulesReachTheProviderSurviveRestartsAndExpire) {
   std::string out = ctl_ok(
       "flowspec add dst 198.51.100.0/24 proto udp sport 123 --ttl 1h --reason ntp-reflection");

@@ -83,6 +83,7 @@ class DiversionLab {
     std::remove(log_path().c_str());
   }
   bool ok() const { return ok_; }
+  void stop_provider() { provider_proc_.reset(); }
 
   std::vector<BgpRoute> provider_rib() {
     auto rib = provider->rib(false);
