@@ -66,6 +66,25 @@ const Provider* Diversion::provider(const std::string& name) const {
   return nullptr;
 }
 
+Result<std::vector<const Provider*>> Diversion::targets(const std::string& name) const {
+  std::vector<const Provider*> out;
+  for (const Provider& p : cfg_.providers)
+    if (name.empty() || p.name == name) out.push_back(&p);
+  if (out.empty())
+    return name.empty()
+               ? failed_precondition("no [[providers]] are configured")
+               : not_found("no provider '" + name + "'; configured: " + names(cfg_.providers));
+  return out;
+}
+
+Result<int64_t> Diversion::ttl_of(int64_t requested) const {
+  const int64_t ttl = requested <= 0 ? 3600 : requested;
+  if (ttl > cfg_.max_ttl_s)
+    return invalid_argument("the TTL exceeds rules.max_ttl_seconds = " +
+                            std::to_string(cfg_.max_ttl_s));
+  return ttl;
+}
+
 BgpRoute Diversion::route_of(const AnnouncementRecord& a) const {
   BgpRoute r;
   r.prefix = a.prefix;
@@ -157,16 +176,8 @@ Result<std::vector<AnnouncementRecord>> Diversion::divert(const DivertParams& re
     return refuse(failed_precondition(
         "diversion needs a BGP speaker: set [bgp] speaker, asn, router_id and a [[providers]] "
         "entry in the config"));
-  std::vector<const Provider*> targets;
-  if (req.provider.empty()) {
-    for (const Provider& p : cfg_.providers) targets.push_back(&p);
-  } else if (const Provider* p = provider(req.provider)) {
-    targets.push_back(p);
-  } else {
-    return refuse(
-        not_found("no provider '" + req.provider + "'; configured: " + names(cfg_.providers)));
-  }
-  if (targets.empty()) return refuse(failed_precondition("no [[providers]] are configured"));
+  auto targets = this->targets(req.provider);
+  if (!targets.ok()) return refuse(targets.error());
   std::vector<Prefix> prefixes;
   if (req.all) {
     for (const DivertablePrefix& d : cfg_.divertable) prefixes.push_back(d.prefix);
@@ -200,7 +211,7 @@ Result<std::vector<AnnouncementRecord>> Diversion::divert(const DivertParams& re
   const int64_t now = unix_now();
   std::vector<AnnouncementRecord> records;
   for (const Prefix& p : prefixes)
-    for (const Provider* t : targets)
+    for (const Provider* t : *targets)
       records.push_back({p, t->name, false, req.reason, c.who, now, 0, 0});
   std::lock_guard lock(mu_);
   size_t fresh = 0;
@@ -298,20 +309,15 @@ Result<std::vector<AnnouncementRecord>> Diversion::blackhole(const std::string& 
                    [&](auto& d) { return contains(d.prefix, *p); }))
     return failed_precondition(p->str() +
                                " is not inside the prefixes you may announce (diversion.prefixes)");
-  if (ttl_s <= 0) ttl_s = 3600;
-  if (ttl_s > cfg_.max_ttl_s)
-    return invalid_argument("the TTL exceeds rules.max_ttl_seconds = " +
-                            std::to_string(cfg_.max_ttl_s));
-  std::vector<const Provider*> targets;
-  for (const Provider& x : cfg_.providers)
-    if (prov.empty() || x.name == prov) targets.push_back(&x);
-  if (targets.empty())
-    return not_found("no provider '" + prov + "'; configured: " + names(cfg_.providers));
+  auto ttl = ttl_of(ttl_s);
+  if (!ttl.ok()) return ttl.error();
+  auto targets = this->targets(prov);
+  if (!targets.ok()) return targets.error();
   const int64_t now = unix_now();
   std::lock_guard lock(mu_);
   std::vector<AnnouncementRecord> out;
-  for (const Provider* t : targets) {
-    AnnouncementRecord r{*p, t->name, true, reason, c.who, now, now + ttl_s, 0};
+  for (const Provider* t : *targets) {
+    AnnouncementRecord r{*p, t->name, true, reason, c.who, now, now + *ttl, 0};
     if (active_.size() + 1 > cfg_.max_announcements)
       return resource_exhausted(
           "diversion.max_announcements = " + std::to_string(cfg_.max_announcements) + " reached");
@@ -326,7 +332,7 @@ Result<std::vector<AnnouncementRecord>> Diversion::blackhole(const std::string& 
     active_.push_back(r);
     out.push_back(r);
   }
-  audit(c, "blackhole", p->str() + " ttl " + std::to_string(ttl_s) + "s", "ok");
+  audit(c, "blackhole", p->str() + " ttl " + std::to_string(*ttl) + "s", "ok");
   return out;
 }
 
@@ -355,23 +361,18 @@ Result<std::vector<FlowRecord>> Diversion::add_flow(const std::string& text, int
                    [&](auto& d) { return contains(d.prefix, rule->dst); }))
     return failed_precondition("the rule's destination " + rule->dst.str() +
                                " is not inside the prefixes you may announce (diversion.prefixes)");
-  if (ttl_s <= 0) ttl_s = 3600;
-  if (ttl_s > cfg_.max_ttl_s)
-    return invalid_argument("the TTL exceeds rules.max_ttl_seconds = " +
-                            std::to_string(cfg_.max_ttl_s));
-  std::vector<const Provider*> targets;
-  for (const Provider& x : cfg_.providers)
-    if (prov.empty() || x.name == prov) targets.push_back(&x);
-  if (targets.empty())
-    return not_found("no provider '" + prov + "'; configured: " + names(cfg_.providers));
+  auto ttl = ttl_of(ttl_s);
+  if (!ttl.ok()) return ttl.error();
+  auto targets = this->targets(prov);
+  if (!targets.ok()) return targets.error();
   const int64_t now = unix_now();
   std::lock_guard lock(mu_);
-  if (active_.size() + flows_.size() + targets.size() > cfg_.max_announcements)
+  if (active_.size() + flows_.size() + targets->size() > cfg_.max_announcements)
     return resource_exhausted(
         "diversion.max_announcements = " + std::to_string(cfg_.max_announcements) + " reached");
   std::vector<FlowRecord> out;
-  for (const Provider* t : targets) {
-    FlowRecord f{rule->str(), t->name, reason, c.who, now, now + ttl_s};
+  for (const Provider* t : *targets) {
+    FlowRecord f{rule->str(), t->name, reason, c.who, now, now + *ttl};
     if (auto s = store_.put_flow(f); !s) return s.error();
     if (auto s = bgp_->announce(*rule); !s) {
       (void)store_.delete_flow(f);
@@ -384,7 +385,7 @@ Result<std::vector<FlowRecord>> Diversion::add_flow(const std::string& text, int
     flows_.push_back(f);
     out.push_back(f);
   }
-  audit(c, "flowspec", rule->str() + " ttl " + std::to_string(ttl_s) + "s", "ok");
+  audit(c, "flowspec", rule->str() + " ttl " + std::to_string(*ttl) + "s", "ok");
   return out;
 }
 

@@ -79,6 +79,10 @@ class Diversion {
 
  private:
   const Provider* provider(const std::string& name) const;
+  // The providers a request names (empty: all), or NOT_FOUND naming the configured ones.
+  Result<std::vector<const Provider*>> targets(const std::string& name) const;
+  // Default 1 h; at most rules.max_ttl_seconds.
+  Result<int64_t> ttl_of(int64_t requested) const;
   Status connect_speaker();
   bool speaker_alive();
   Status withdraw_locked(const AnnouncementRecord& a, const std::string& why,

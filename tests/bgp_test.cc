@@ -9,39 +9,12 @@
 #include <thread>
 
 #include "gobgp.h"
+#include "grpc_netns.h"
 #include "netns_lab.h"
 #include "test_util.h"
 
 namespace floodgate::test {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-constexpr int kApiPort = 50051;
-
-// A gRPC channel to 127.0.0.1:port inside namespace ns (gRPC's threads are not in it).
-std::shared_ptr<grpc::Channel> channel_in(const std::string& ns, int port) {
-  int fd = -1;
-  in_netns(ns, [&] {
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(static_cast<uint16_t>(port));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0)
-      throw std::runtime_error("cannot reach gobgpd's API in " + ns);
-  });
-  return grpc::CreateInsecureChannelFromFd("gobgpd", fd);
-}
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit) {
-  const auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return pred();
-}
 
 class BgpTest : public ::testing::Test {
  protected:

@@ -10,39 +10,13 @@
 
 #include "daemon_lab.h"
 #include "gobgp.h"
+#include "grpc_netns.h"
 
 namespace floodgate::test {
 
-using Clock = std::chrono::steady_clock;
-constexpr int kApiPort = 50051;
 const uint32_t k65000_100 = 65000u << 16 | 100;
 const uint32_t kBlackhole = 65535u << 16 | 666;
 const uint32_t k65000_666 = 65000u << 16 | 666;
-
-std::shared_ptr<grpc::Channel> channel_in(const std::string& ns, int port) {
-  int fd = -1;
-  in_netns(ns, [&] {
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(static_cast<uint16_t>(port));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0)
-      throw std::runtime_error("cannot reach gobgpd's API in " + ns);
-  });
-  return grpc::CreateInsecureChannelFromFd("gobgpd", fd);
-}
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit,
-                std::chrono::milliseconds every = std::chrono::milliseconds(100)) {
-  const auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(every);
-  }
-  return pred();
-}
 
 // The provider side and floodgated, peered. ok() once the session is established.
 class DiversionLab {

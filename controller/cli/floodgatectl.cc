@@ -140,6 +140,18 @@ int64_t parse_duration(const std::string& text) {
   return -1;
 }
 
+// Sets *out from a --ttl text; false (after saying why) when it is not a duration.
+bool set_ttl(const std::string& text, google::protobuf::Duration* out) {
+  if (text.empty()) return true;
+  const int64_t ttl = parse_duration(text);
+  if (ttl <= 0) {
+    std::cerr << "floodgatectl: --ttl '" << text << "' is not a duration like 30s, 10m, 2h, 7d\n";
+    return false;
+  }
+  out->set_seconds(ttl);
+  return true;
+}
+
 // One prefix a line; '#' starts a comment. Returns false (with a message) on I/O error.
 bool read_prefix_file(const std::string& path, std::vector<std::string>& out) {
   std::ifstream in(path == "-" ? "/dev/stdin" : path);
@@ -476,15 +488,8 @@ int main(int argc, char** argv) {
     }
     v1::BlockRequest req;
     for (const auto& p : prefixes) req.add_prefixes(p);
-    if (!ttl_text.empty()) {
-      const int64_t ttl = parse_duration(ttl_text);
-      if (ttl <= 0) {
-        std::cerr << "floodgatectl: --ttl '" << ttl_text
-                  << "' is not a duration like 30s, 10m, 2h, 7d\n";
-        return kExitUsage;
-      }
-      req.mutable_ttl()->set_seconds(ttl);
-    }
+    if (!set_ttl(ttl_text, req.mutable_ttl())) return kExitUsage;
+    if (ttl_text.empty()) req.clear_ttl();
     req.set_reason(reason);
     req.set_force(force);
     v1::BlockResponse r;
@@ -638,14 +643,8 @@ int main(int argc, char** argv) {
     if (flowspec_add->parsed()) {
       v1::AddFlowSpecRequest req;
       req.set_rule(rule);
-      if (!rt_ttl.empty()) {
-        const int64_t ttl = parse_duration(rt_ttl);
-        if (ttl <= 0) {
-          std::cerr << "floodgatectl: --ttl '" << rt_ttl << "' is not a duration like 30m\n";
-          return kExitUsage;
-        }
-        req.mutable_ttl()->set_seconds(ttl);
-      }
+      if (!set_ttl(rt_ttl, req.mutable_ttl())) return kExitUsage;
+      if (rt_ttl.empty()) req.clear_ttl();
       req.set_provider(dv_provider);
       req.set_reason(dv_reason);
       v1::AddFlowSpecResponse r;
@@ -730,14 +729,8 @@ int main(int argc, char** argv) {
     if (rtbh_add->parsed()) {
       v1::AddBlackholeRequest req;
       req.set_address(rt_addr);
-      if (!rt_ttl.empty()) {
-        const int64_t ttl = parse_duration(rt_ttl);
-        if (ttl <= 0) {
-          std::cerr << "floodgatectl: --ttl '" << rt_ttl << "' is not a duration like 30m\n";
-          return kExitUsage;
-        }
-        req.mutable_ttl()->set_seconds(ttl);
-      }
+      if (!set_ttl(rt_ttl, req.mutable_ttl())) return kExitUsage;
+      if (rt_ttl.empty()) req.clear_ttl();
       req.set_provider(dv_provider);
       req.set_reason(dv_reason);
       v1::AddBlackholeResponse r;
