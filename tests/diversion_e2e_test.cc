@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "diversion_lab.h"
 #include "test_util.h"
@@ -185,6 +186,22 @@ TEST_F(DiversionTest, FlowSpecRulesReachTheProviderSurviveRestartsAndExpire) {
   const FlowRule web = *parse_flow_rule("dst 198.51.100.0/24 proto 6 dport 80 rate 1000000");
   ASSERT_TRUE(eventually([&] { return provider_has_rule(web); }, std::chrono::seconds(5)));
   EXPECT_TRUE(eventually([&] { return !provider_has_rule(web); }, std::chrono::seconds(8)));
+}
+
+TEST(DiversionConnectMode, DivertsThroughAGobgpdTheOperatorRuns) {
+  ASSERT_TRUE(have_bpf());
+  NetnsLab lab;
+  ASSERT_TRUE(lab.ok());
+  DiversionLab div(lab, /*connect_mode=*/true);
+  ASSERT_TRUE(div.ok()) << (div.daemon ? div.daemon->log() : "");
+  std::string out;
+  ASSERT_EQ(div.daemon->ctl("divert on 198.51.100.0/24", &out), 0) << out;
+  EXPECT_TRUE(eventually([&] { return div.provider_has("198.51.100.0/24", {k65000_100}); },
+                         std::chrono::seconds(5)));
+  ASSERT_EQ(div.daemon->ctl("divert off --all --now", &out), 0) << out;
+  EXPECT_TRUE(eventually([&] { return div.provider_rib().empty(); }, std::chrono::seconds(5)));
+  EXPECT_FALSE(std::filesystem::exists(div.daemon->dir() + "/gobgpd.pid"))
+      << "in connect mode floodgated must not start (or later stop) a gobgpd of its own";
 }
 
 }  // namespace

@@ -21,7 +21,9 @@ const uint32_t k65000_666 = 65000u << 16 | 666;
 // The provider side and floodgated, peered. ok() once the session is established.
 class DiversionLab {
  public:
-  explicit DiversionLab(const NetnsLab& lab) : lab_(lab) {
+  // connect_mode: the operator runs our gobgpd (started and configured here) and
+  // floodgated only connects to its API; otherwise floodgated supervises its own.
+  explicit DiversionLab(const NetnsLab& lab, bool connect_mode = false) : lab_(lab) {
     in_netns(lab_.ns_a, [&] {
       auto p = GobgpProcess::start("/usr/bin/gobgpd", kApiPort, log_path());
       if (!p.ok()) throw std::runtime_error(p.error().message);
@@ -31,12 +33,24 @@ class DiversionLab {
     if (!provider->start(65000, NetnsLab::kAddrA).ok() ||
         !provider->add_peer(NetnsLab::kAddrB, 65001, true).ok())
       return;
+    if (connect_mode) {
+      in_netns(lab_.ns_b, [&] {
+        auto p = GobgpProcess::start("/usr/bin/gobgpd", kApiPort, log_path() + ".ours");
+        if (!p.ok()) throw std::runtime_error(p.error().message);
+        operator_proc_ = std::move(*p);
+      });
+      GobgpClient ours(channel_in(lab_.ns_b, kApiPort));
+      if (!ours.start(65001, NetnsLab::kAddrB).ok() ||
+          !ours.add_peer(NetnsLab::kAddrA, 65000, true).ok())
+        return;
+    }
     DaemonOptions o;
     o.sections =
-        std::string("[bgp]\nspeaker = \"supervise\"\nasn = 65001\nrouter_id = \"") +
-        NetnsLab::kAddrB + "\"\n[[providers]]\nname = \"scrubber\"\nneighbor = \"" +
-        NetnsLab::kAddrA + "\"\npeer_asn = 65000\ncommunities = [\"65000:100\"]\n" +
-        "next_hop = \"" + NetnsLab::kAddrB + "\"\nblackhole_community = \"65000:666\"\n" +
+        std::string("[bgp]\nspeaker = \"") + (connect_mode ? "connect" : "supervise") +
+        "\"\nasn = 65001\nrouter_id = \"" + NetnsLab::kAddrB +
+        "\"\n[[providers]]\nname = \"scrubber\"\nneighbor = \"" + NetnsLab::kAddrA +
+        "\"\npeer_asn = 65000\ncommunities = [\"65000:100\"]\n" + "next_hop = \"" +
+        NetnsLab::kAddrB + "\"\nblackhole_community = \"65000:666\"\n" +
         "[diversion]\nmax_announcements = 3\nhold_down_seconds = 3\nquiet_pps = 1000000\n" +
         "prefixes = [{ prefix = \"198.51.100.0/24\", min_length = 24, max_length = 24 }]\n";
     daemon = std::make_unique<DaemonLab>(lab_, o);
@@ -51,10 +65,12 @@ class DiversionLab {
         std::chrono::seconds(30));
   }
   ~DiversionLab() {
-    daemon.reset();  // --unload stops our gobgpd
+    daemon.reset();  // --unload stops a supervised gobgpd
     provider.reset();
     provider_proc_.reset();
+    operator_proc_.reset();
     std::remove(log_path().c_str());
+    std::remove((log_path() + ".ours").c_str());
   }
   bool ok() const { return ok_; }
   void stop_provider() { provider_proc_.reset(); }
@@ -78,6 +94,7 @@ class DiversionLab {
   std::string log_path() const { return "/tmp/fgdiv-provider-" + lab_.ns_a + ".log"; }
   const NetnsLab& lab_;
   std::unique_ptr<GobgpProcess> provider_proc_;
+  std::unique_ptr<GobgpProcess> operator_proc_;  // connect mode: "the operator's" gobgpd
   bool ok_ = false;
 };
 
