@@ -1,5 +1,6 @@
 // floodgated: loads and pins the XDP program, attaches it to the configured interfaces,
 // keeps its maps in step with the store and serves the gRPC API on a Unix socket.
+#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -28,6 +29,7 @@
 #include "engine.h"
 #include "metrics.h"
 #include "peers.h"
+#include "preflight.h"
 #include "samples.h"
 #include "service.h"
 
@@ -103,6 +105,22 @@ std::shared_ptr<grpc::ServerCredentials> mtls_credentials(const DaemonConfig& cf
   opts.pem_root_certs = *ca;
   opts.pem_key_cert_pairs.push_back({*key, *cert});
   return grpc::SslServerCredentials(opts);
+}
+
+// True when HOST:PORT (IPv4 or localhost) accepts a TCP connection.
+bool tcp_reachable(const std::string& host_port) {
+  const auto colon = host_port.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = host_port.substr(0, colon);
+  if (host == "localhost") host = "127.0.0.1";
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(std::atoi(host_port.c_str() + colon + 1)));
+  if (inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1) return false;
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
+  close(fd);
+  return ok;
 }
 
 // The API socket, mode 0660: root and the socket's group may drive the daemon.
@@ -201,6 +219,21 @@ int run(const DaemonConfig& cfg) {
   info.peers = &peers;
   info.top = &top;
   info.diversion = &diversion;
+  info.preflight = [&] {
+    PreflightFacts f;
+    for (size_t i = 0; i < cfg.interfaces.size(); i++) {
+      PreflightFacts::Iface itf{cfg.interfaces[i], i < atts.size(), false, false};
+      if (i < atts.size()) {
+        itf.native = atts[i]->mode() == AttachMode::kNative;
+        itf.dispatcher = atts[i]->dispatcher();
+      }
+      f.interfaces.push_back(itf);
+    }
+    f.datapath = (*dp)->config();
+    f.providers = diversion.status().providers;
+    f.metrics_reachable = !cfg.metrics_listen.empty() && tcp_reachable(cfg.metrics_listen);
+    return preflight(cfg, f);
+  };
   info.events = &events;
   info.sample_every = [&] { return (*dp)->config().sample_every; };
   info.adopted = (*dp)->adopted();

@@ -579,6 +579,24 @@ grpc::ServerUnaryReactor* Service::RemoveBlackhole(grpc::CallbackServerContext* 
   return finish(ctx, grpc::Status::OK);
 }
 
+grpc::ServerUnaryReactor* Service::Preflight(grpc::CallbackServerContext* ctx,
+                                             const v1::PreflightRequest*,
+                                             v1::PreflightResponse* resp) {
+  bool ready = true;
+  for (const Check& c : info_.preflight()) {
+    auto* o = resp->add_checks();
+    o->set_name(c.name);
+    o->set_result(c.result == CheckResult::kPass   ? v1::PreflightCheck::RESULT_PASS
+                  : c.result == CheckResult::kWarn ? v1::PreflightCheck::RESULT_WARN
+                                                   : v1::PreflightCheck::RESULT_FAIL);
+    o->set_detail(c.detail);
+    o->set_fix(c.fix);
+    ready &= c.result != CheckResult::kFail;
+  }
+  resp->set_ready(ready);
+  return finish(ctx, grpc::Status::OK);
+}
+
 grpc::ServerUnaryReactor* Service::TopSources(grpc::CallbackServerContext* ctx,
                                               const v1::TopSourcesRequest* req,
                                               v1::TopSourcesResponse* resp) {

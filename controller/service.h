@@ -13,6 +13,7 @@
 #include "events.h"
 #include "floodgate/v1/floodgate.grpc.pb.h"
 #include "peers.h"
+#include "preflight.h"
 #include "samples.h"
 
 namespace floodgate {
@@ -27,6 +28,7 @@ struct DaemonInfo {
   const PeerRegistry* peers = nullptr;  // kernel-verified callers on the Unix socket
   TopTalkers* top = nullptr;
   Diversion* diversion = nullptr;
+  std::function<std::vector<Check>()> preflight;
   EventBus* events = nullptr;
   std::function<uint32_t()> sample_every;
   bool adopted = false;
@@ -88,6 +90,8 @@ class Service final : public v1::FloodgateService::CallbackService {
   grpc::ServerUnaryReactor* RemoveFlowSpec(grpc::CallbackServerContext*,
                                            const v1::RemoveFlowSpecRequest*,
                                            v1::RemoveFlowSpecResponse*) override;
+  grpc::ServerUnaryReactor* Preflight(grpc::CallbackServerContext*, const v1::PreflightRequest*,
+                                      v1::PreflightResponse*) override;
   grpc::ServerUnaryReactor* TopSources(grpc::CallbackServerContext*, const v1::TopSourcesRequest*,
                                        v1::TopSourcesResponse*) override;
   grpc::ServerWriteReactor<v1::WatchEventsResponse>* WatchEvents(

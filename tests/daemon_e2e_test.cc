@@ -422,6 +422,16 @@ TEST_F(ReputationDaemonTest, AutoBlocksMadeWhileTheDaemonIsDownAreKept) {
   EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA), kCount);
 }
 
+TEST_F(DaemonTest, PreflightFailsAndSaysWhatToFix) {
+  std::string out;
+  EXPECT_EQ(daemon_->ctl("preflight", &out), 1) << out;
+  EXPECT_NE(out.find("PASS  filter on " + lab_.if_b), std::string::npos) << out;
+  EXPECT_NE(out.find("FAIL  contacts"), std::string::npos) << out;
+  EXPECT_NE(out.find("FAIL  scrubbing provider"), std::string::npos) << out;
+  EXPECT_NE(out.find("PASS  metrics"), std::string::npos) << out;
+  EXPECT_NE(out.find("NOT READY"), std::string::npos) << out;
+}
+
 class SampledDaemonTest : public DaemonTest {
  protected:
   DaemonOptions options() const override { return {200'000, 1, "", ""}; }

@@ -157,6 +157,15 @@ TEST_F(DiversionTest, SessionChangesAppearInWatchAndMetrics) {
   stream->Finish();
 }
 
+TEST_F(DiversionTest, PreflightPassesWhenEverythingIsInPlace) {
+  std::string out;
+  EXPECT_EQ(div_->daemon->ctl("preflight", &out), 0) << out;
+  EXPECT_NE(out.find("PASS  BGP session to scrubber"), std::string::npos) << out;
+  EXPECT_NE(out.find("PASS  contacts"), std::string::npos) << out;
+  EXPECT_NE(out.find("WARN  baseline"), std::string::npos) << out;
+  EXPECT_NE(out.find("ready: nothing failed"), std::string::npos) << out;
+}
+
 TEST_F(DiversionTest, FlowSpecRulesReachTheProviderSurviveRestartsAndExpire) {
   std::string out = ctl_ok(
       "flowspec add dst 198.51.100.0/24 proto udp sport 123 --ttl 1h --reason ntp-reflection");

@@ -51,6 +51,7 @@ class DiversionLab {
         "\"\n[[providers]]\nname = \"scrubber\"\nneighbor = \"" + NetnsLab::kAddrA +
         "\"\npeer_asn = 65000\ncommunities = [\"65000:100\"]\n" + "next_hop = \"" +
         NetnsLab::kAddrB + "\"\nblackhole_community = \"65000:666\"\n" +
+        "[[contacts]]\nname = \"NOC\"\nrole = \"network\"\nphone = \"+1 555 0100\"\n" +
         "[diversion]\nmax_announcements = 3\nhold_down_seconds = 3\nquiet_pps = 1000000\n" +
         "prefixes = [{ prefix = \"198.51.100.0/24\", min_length = 24, max_length = 24 }]\n";
     daemon = std::make_unique<DaemonLab>(lab_, o);

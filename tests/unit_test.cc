@@ -10,6 +10,7 @@
 #include "packet_builder.h"
 #include "prefix.h"
 #include "prefix_lens.h"
+#include "preflight.h"
 #include "samples.h"
 
 namespace floodgate {
@@ -208,6 +209,55 @@ TEST(Config, TheExampleFileIsValidAndMatchesTheDefaults) {
   EXPECT_EQ(std::memcmp(&c->datapath, &d, sizeof(d)), 0) << "example and defaults disagree";
   EXPECT_EQ(c->default_ttl_s, DaemonConfig{}.default_ttl_s);
   EXPECT_EQ(c->metrics_listen, DaemonConfig{}.metrics_listen);
+}
+
+TEST(Preflight, AnEmptySetupFailsWithWhatToFix) {
+  DaemonConfig cfg;
+  PreflightFacts facts;
+  facts.datapath = default_config();
+  const auto checks = preflight(cfg, facts);
+  auto find = [&](const std::string& name) {
+    for (const Check& c : checks)
+      if (c.name == name) return c;
+    return Check{"missing", CheckResult::kFail, "", ""};
+  };
+  EXPECT_EQ(find("filter attached").result, CheckResult::kFail);
+  EXPECT_EQ(find("contacts").result, CheckResult::kFail);
+  EXPECT_NE(find("contacts").fix.find("[[contacts]]"), std::string::npos);
+  EXPECT_EQ(find("scrubbing provider").result, CheckResult::kFail);
+  EXPECT_EQ(find("protected prefixes").result, CheckResult::kFail);
+  EXPECT_EQ(find("rate limits").result, CheckResult::kPass) << "the defaults set limits";
+  EXPECT_EQ(find("baseline").result, CheckResult::kWarn);
+  for (const Check& c : checks) {
+    if (c.result != CheckResult::kPass) {
+      EXPECT_FALSE(c.fix.empty()) << c.name;
+    }
+  }
+}
+
+TEST(Preflight, GenericModeAndADownSessionFail) {
+  DaemonConfig cfg;
+  cfg.contacts.push_back({"NOC", "network", "Example", "+1 555 0100", "noc@example.com", ""});
+  cfg.bgp_speaker = "supervise";
+  cfg.providers.push_back({"scrubber", "192.0.2.254", 65000, {}, "192.0.2.1", std::nullopt, false});
+  cfg.protected_prefixes = {"198.51.100.0/24"};
+  PreflightFacts facts;
+  facts.datapath = default_config();
+  facts.interfaces = {{"eth0", true, false, false}};
+  facts.providers = {{"scrubber", "192.0.2.254", BgpSessionState::kActive, false}};
+  facts.metrics_reachable = true;
+  int fails = 0;
+  for (const Check& c : preflight(cfg, facts)) {
+    if (c.result != CheckResult::kFail) continue;
+    fails++;
+    EXPECT_TRUE(c.name == "filter on eth0" || c.name == "BGP session to scrubber") << c.name;
+  }
+  EXPECT_EQ(fails, 2);
+  facts.interfaces[0].native = true;
+  facts.providers[0].state = BgpSessionState::kEstablished;
+  for (const Check& c : preflight(cfg, facts)) {
+    EXPECT_NE(c.result, CheckResult::kFail) << c.name;
+  }
 }
 
 TEST(Bucket, ConvertsRateAndBurst) {

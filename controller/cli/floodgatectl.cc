@@ -331,6 +331,8 @@ int main(int argc, char** argv) {
   flowspec_add->add_option("--reason", dv_reason, "why");
   auto* flowspec_del = flowspec->add_subcommand("del", "withdraw a rule (the same words)");
   flowspec_del->add_option("rule", fs_words, "the rule's words")->required();
+  auto* preflight = app.add_subcommand(
+      "preflight", "check the preparation checklist (procedure art. 4): exit 1 if anything fails");
   bool yes = false;
   auto* unload = app.add_subcommand("unload", "detach the filter everywhere and remove its maps");
   unload->add_flag("--yes", yes, "confirm: traffic will no longer be filtered");
@@ -636,6 +638,24 @@ int main(int argc, char** argv) {
                     ? (std::to_string(th_rate) + "/s, burst " + std::to_string(t->burst())).c_str()
                     : "no limit");
     return 0;
+  }
+  if (preflight->parsed()) {
+    v1::PreflightResponse r;
+    if ((rc = client.call(&S::Preflight, v1::PreflightRequest{}, &r))) return rc;
+    if (o.json) {
+      print_json(r);
+      return r.ready() ? 0 : kExitRefused;
+    }
+    for (const auto& c : r.checks()) {
+      const char* mark = c.result() == v1::PreflightCheck::RESULT_PASS   ? "PASS"
+                         : c.result() == v1::PreflightCheck::RESULT_WARN ? "WARN"
+                                                                         : "FAIL";
+      std::printf("%s  %-28s %s\n", mark, c.name().c_str(), c.detail().c_str());
+      if (!c.fix().empty()) std::printf("      %-28s -> %s\n", "", c.fix().c_str());
+    }
+    std::printf("\n%s\n",
+                r.ready() ? "ready: nothing failed" : "NOT READY: fix the FAIL items above");
+    return r.ready() ? 0 : kExitRefused;
   }
   if (flowspec->parsed()) {
     std::string rule;
