@@ -26,8 +26,8 @@ cleanup() {
   trap - EXIT INT TERM
   echo; echo "== cleaning up"
   jobs -p | xargs -r kill -INT 2>/dev/null || true
-  sleep 0.5
-  jobs -p | xargs -r kill -KILL 2>/dev/null || true
+  for _ in $(seq 30); do [ -z "$(jobs -pr)" ] && break; sleep 0.1; done  # orderly exits
+  jobs -pr | xargs -r kill -KILL 2>/dev/null || true
   wait 2>/dev/null || true
   if [ -f "$dir/floodgate.toml" ]; then
     nsenter --net=/run/netns/$EDGE "$B/controller/floodgated" -c "$dir/floodgate.toml" --unload >/dev/null 2>&1 || true
