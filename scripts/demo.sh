@@ -25,14 +25,18 @@ export FLOODGATE_SOCKET=$dir/floodgate.sock
 cleanup() {
   trap - EXIT INT TERM
   echo; echo "== cleaning up"
-  jobs -p | xargs -r kill -INT 2>/dev/null || true
-  for _ in $(seq 30); do [ -z "$(jobs -pr)" ] && break; sleep 0.1; done  # orderly exits
+  # Background jobs of a script ignore SIGINT: TERM asks them to stop in order.
+  jobs -p | xargs -r kill -TERM 2>/dev/null || true
+  for _ in $(seq 30); do [ -z "$(jobs -pr)" ] && break; sleep 0.1; done
   jobs -pr | xargs -r kill -KILL 2>/dev/null || true
   wait 2>/dev/null || true
   if [ -f "$dir/floodgate.toml" ]; then
     nsenter --net=/run/netns/$EDGE "$B/controller/floodgated" -c "$dir/floodgate.toml" --unload >/dev/null 2>&1 || true
   fi
-  for ns in $ATK $CLI $EDGE $NET; do ip netns del "$ns" 2>/dev/null || true; done
+  for ns in $ATK $CLI $EDGE $NET; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true  # e.g. trafgen workers
+    ip netns del "$ns" 2>/dev/null || true
+  done
   rm -rf "$dir" "$pins"
 }
 trap cleanup EXIT INT TERM
