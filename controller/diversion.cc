@@ -85,6 +85,11 @@ Result<int64_t> Diversion::ttl_of(int64_t requested) const {
   return ttl;
 }
 
+bool Diversion::inside_divertable(const Prefix& p) const {
+  return std::any_of(cfg_.divertable.begin(), cfg_.divertable.end(),
+                     [&](const DivertablePrefix& d) { return contains(d.prefix, p); });
+}
+
 BgpRoute Diversion::route_of(const AnnouncementRecord& a) const {
   BgpRoute r;
   r.prefix = a.prefix;
@@ -217,9 +222,9 @@ Result<std::vector<AnnouncementRecord>> Diversion::divert(const DivertParams& re
   size_t fresh = 0;
   for (const AnnouncementRecord& r : records)
     fresh += std::none_of(active_.begin(), active_.end(), [&](auto& a) { return same(a, r); });
-  if (active_.size() + fresh > cfg_.max_announcements)
+  if (announced() + fresh > cfg_.max_announcements)
     return refuse(resource_exhausted(
-        std::to_string(active_.size()) + " announcements are active and this adds " +
+        std::to_string(announced()) + " announcements are active and this adds " +
         std::to_string(fresh) +
         ", above diversion.max_announcements = " + std::to_string(cfg_.max_announcements) +
         "; withdraw some first (floodgatectl divert off)"));
@@ -305,8 +310,7 @@ Result<std::vector<AnnouncementRecord>> Diversion::blackhole(const std::string& 
   if (!p.ok()) return p.error();
   if (!p->is_host())
     return invalid_argument("RTBH takes one address (/32 or /128), not " + p->str());
-  if (!std::any_of(cfg_.divertable.begin(), cfg_.divertable.end(),
-                   [&](auto& d) { return contains(d.prefix, *p); }))
+  if (!inside_divertable(*p))
     return failed_precondition(p->str() +
                                " is not inside the prefixes you may announce (diversion.prefixes)");
   auto ttl = ttl_of(ttl_s);
@@ -315,12 +319,20 @@ Result<std::vector<AnnouncementRecord>> Diversion::blackhole(const std::string& 
   if (!targets.ok()) return targets.error();
   const int64_t now = unix_now();
   std::lock_guard lock(mu_);
+  // Counted before anything is sent, so a refusal announces nothing; a blackhole that
+  // is already active is replaced (new TTL), not counted twice.
+  size_t fresh = 0;
+  for (const Provider* t : *targets)
+    fresh += std::none_of(active_.begin(), active_.end(), [&](const AnnouncementRecord& a) {
+      return a.blackhole && a.prefix == *p && a.provider == t->name;
+    });
+  if (announced() + fresh > cfg_.max_announcements)
+    return resource_exhausted(
+        "diversion.max_announcements = " + std::to_string(cfg_.max_announcements) +
+        " reached; withdraw something first (floodgatectl divert status)");
   std::vector<AnnouncementRecord> out;
   for (const Provider* t : *targets) {
     AnnouncementRecord r{*p, t->name, true, reason, c.who, now, now + *ttl, 0};
-    if (active_.size() + 1 > cfg_.max_announcements)
-      return resource_exhausted(
-          "diversion.max_announcements = " + std::to_string(cfg_.max_announcements) + " reached");
     if (auto s = store_.put_announcement(r); !s) return s.error();
     if (auto s = bgp_->announce(route_of(r)); !s) {
       (void)store_.delete_announcement(r);
@@ -357,8 +369,7 @@ Result<std::vector<FlowRecord>> Diversion::add_flow(const std::string& text, int
     return failed_precondition("FlowSpec needs a BGP speaker: set [bgp] and [[providers]]");
   auto rule = parse_flow_rule(text);
   if (!rule.ok()) return rule.error();
-  if (!std::any_of(cfg_.divertable.begin(), cfg_.divertable.end(),
-                   [&](auto& d) { return contains(d.prefix, rule->dst); }))
+  if (!inside_divertable(rule->dst))
     return failed_precondition("the rule's destination " + rule->dst.str() +
                                " is not inside the prefixes you may announce (diversion.prefixes)");
   auto ttl = ttl_of(ttl_s);
@@ -367,7 +378,7 @@ Result<std::vector<FlowRecord>> Diversion::add_flow(const std::string& text, int
   if (!targets.ok()) return targets.error();
   const int64_t now = unix_now();
   std::lock_guard lock(mu_);
-  if (active_.size() + flows_.size() + targets->size() > cfg_.max_announcements)
+  if (announced() + targets->size() > cfg_.max_announcements)
     return resource_exhausted(
         "diversion.max_announcements = " + std::to_string(cfg_.max_announcements) + " reached");
   std::vector<FlowRecord> out;

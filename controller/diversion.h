@@ -83,6 +83,10 @@ class Diversion {
   Result<std::vector<const Provider*>> targets(const std::string& name) const;
   // Default 1 h; at most rules.max_ttl_seconds.
   Result<int64_t> ttl_of(int64_t requested) const;
+  // Inside some diversion.prefixes entry (any length).
+  bool inside_divertable(const Prefix& p) const;
+  // Everything that counts against max_announcements: routes and FlowSpec rules.
+  size_t announced() const { return active_.size() + flows_.size(); }
   Status connect_speaker();
   bool speaker_alive();
   Status withdraw_locked(const AnnouncementRecord& a, const std::string& why,

@@ -86,6 +86,13 @@ TEST_F(DiversionTest, GuardsRefuseWithReasonsAndAnnounceNothing) {
   EXPECT_EQ(rib.size(), 3u) << "only the three accepted routes";
   for (const BgpRoute& r : rib) EXPECT_NE(r.prefix.str(), "198.51.100.3/32");
   EXPECT_TRUE(provider_has("198.51.100.1/32", {kBlackhole, k65000_666}));
+  // Re-adding an active blackhole replaces it (new TTL); it is not a fourth.
+  ctl_ok("rtbh add 198.51.100.1 --ttl 2h");
+  // FlowSpec rules count too: with two blackholes and one rule, no diversion fits.
+  ctl_ok("divert off --all --now");
+  ctl_ok("flowspec add dst 198.51.100.0/24 proto udp sport 123");
+  EXPECT_EQ(div_->daemon->ctl("divert on --all", &out), 1) << out;
+  EXPECT_NE(out.find("max_announcements"), std::string::npos) << out;
 }
 
 TEST_F(DiversionTest, DivertOffWaitsForTheHoldDown) {
