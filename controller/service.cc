@@ -254,10 +254,17 @@ grpc::Status to_grpc(const Error& e) {
 
 Service::Service(Engine& engine, DaemonInfo info) : engine_(engine), info_(std::move(info)) {}
 
+Service::CounterSample Service::sample_now() const {
+  CounterSample c{std::chrono::steady_clock::now(), info_.counters(), {}};
+  if (info_.interface_counters) c.per_interface = info_.interface_counters();
+  return c;
+}
+
 void Service::sample_counters() {
+  CounterSample c = sample_now();
   std::lock_guard lock(rates_mu_);
-  history_.emplace_back(std::chrono::steady_clock::now(), info_.counters());
-  if (history_.size() > kRateWindow + 1) history_.erase(history_.begin());
+  history_.push_back(std::move(c));
+  if (history_.size() > kRateWindow + 1) history_.pop_front();
 }
 
 grpc::ServerUnaryReactor* Service::GetStatus(grpc::CallbackServerContext* ctx,
@@ -281,50 +288,48 @@ grpc::ServerUnaryReactor* Service::GetStatus(grpc::CallbackServerContext* ctx,
   return finish(ctx, grpc::Status::OK);
 }
 
-grpc::ServerUnaryReactor* Service::GetStats(grpc::CallbackServerContext* ctx,
-                                            const v1::GetStatsRequest*,
-                                            v1::GetStatsResponse* resp) {
-  const Counters now = info_.counters();
-  std::optional<std::pair<std::chrono::steady_clock::time_point, Counters>> oldest;
-  {
-    std::lock_guard lock(rates_mu_);
-    if (!history_.empty()) oldest = history_.front();
-  }
-  double secs = 0;
-  if (oldest)
-    secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - oldest->first).count();
+namespace {
+
+// One ReasonStats per reason; rates from `old` when there is one and time has passed.
+void fill_reasons(const Counters& now, const Counters* old, double secs,
+                  google::protobuf::RepeatedPtrField<v1::ReasonStats>* out) {
   for (uint32_t r = 0; r < FG_R_MAX; r++) {
-    auto* s = resp->add_reasons();
+    auto* s = out->Add();
     s->set_reason(fg_reason_name(static_cast<fg_reason>(r)));
     s->set_pass_packets(now[r].pass_packets);
     s->set_pass_bytes(now[r].pass_bytes);
     s->set_drop_packets(now[r].drop_packets);
     s->set_drop_bytes(now[r].drop_bytes);
     s->set_samples_lost(now[r].samples_lost);
-    if (oldest && secs > 0.5) {
-      const auto& o = oldest->second[r];
+    if (old && secs > 0.5) {
       const double d = static_cast<double>((now[r].pass_packets + now[r].drop_packets) -
-                                           (o.pass_packets + o.drop_packets));
+                                           ((*old)[r].pass_packets + (*old)[r].drop_packets));
       s->set_packets_per_second(d / secs);
     }
   }
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* Service::GetStats(grpc::CallbackServerContext* ctx,
+                                            const v1::GetStatsRequest*,
+                                            v1::GetStatsResponse* resp) {
+  const CounterSample now = sample_now();
+  std::optional<CounterSample> oldest;
+  {
+    std::lock_guard lock(rates_mu_);
+    if (!history_.empty()) oldest = history_.front();
+  }
+  const double secs = oldest ? std::chrono::duration<double>(now.at - oldest->at).count() : 0.0;
+  fill_reasons(now.total, oldest ? &oldest->total : nullptr, secs, resp->mutable_reasons());
   *resp->mutable_window() = TimeUtil::MillisecondsToDuration(static_cast<int64_t>(secs * 1000));
-  if (info_.interface_counters) {
-    const auto per = info_.interface_counters();
-    const auto names = info_.interface_names();
-    for (size_t i = 0; i < per.size() && i < names.size(); i++) {
-      auto* itf = resp->add_interfaces();
-      itf->set_name(names[i]);
-      for (uint32_t r = 0; r < FG_R_MAX; r++) {
-        auto* s = itf->add_reasons();
-        s->set_reason(fg_reason_name(static_cast<fg_reason>(r)));
-        s->set_pass_packets(per[i][r].pass_packets);
-        s->set_pass_bytes(per[i][r].pass_bytes);
-        s->set_drop_packets(per[i][r].drop_packets);
-        s->set_drop_bytes(per[i][r].drop_bytes);
-        s->set_samples_lost(per[i][r].samples_lost);
-      }
-    }
+  const auto names = info_.interface_names();
+  for (size_t i = 0; i < now.per_interface.size() && i < names.size(); i++) {
+    auto* itf = resp->add_interfaces();
+    itf->set_name(names[i]);
+    const bool have_old = oldest && i < oldest->per_interface.size();
+    fill_reasons(now.per_interface[i], have_old ? &oldest->per_interface[i] : nullptr, secs,
+                 itf->mutable_reasons());
   }
   return finish(ctx, grpc::Status::OK);
 }

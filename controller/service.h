@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -101,7 +102,13 @@ class Service final : public v1::FloodgateService::CallbackService {
   Engine& engine_;
   DaemonInfo info_;
   std::mutex rates_mu_;
-  std::vector<std::pair<std::chrono::steady_clock::time_point, Counters>> history_;
+  struct CounterSample {
+    std::chrono::steady_clock::time_point at;
+    Counters total;
+    std::vector<Counters> per_interface;  // in interface_names order
+  };
+  CounterSample sample_now() const;
+  std::deque<CounterSample> history_;  // the last kRateWindow seconds, oldest first
 };
 
 }  // namespace floodgate

@@ -69,6 +69,28 @@ TEST_F(DaemonTest, BlockDropsTheSourceAndOnlyIt) {
   EXPECT_EQ(count_of(got, NetnsLab::kAddrA), kCount);
 }
 
+TEST_F(DaemonTest, StatsGiveRatesInTotalAndPerInterface) {
+  ctl_ok("protect on");
+  ctl_ok(std::string("block ") + NetnsLab::kAddrA);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // a sample before the traffic
+  exchange();
+  v1::GetStatsResponse r;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(daemon_->api().GetStats(&ctx, {}, &r).ok());
+  ASSERT_EQ(r.interfaces_size(), 1);
+  EXPECT_EQ(r.interfaces(0).name(), lab_.if_b);
+  double total = -1, per = -2;
+  for (const auto& s : r.reasons())
+    if (s.reason() == "blocked") total = s.packets_per_second();
+  for (const auto& s : r.interfaces(0).reasons())
+    if (s.reason() == "blocked") {
+      per = s.packets_per_second();
+      EXPECT_EQ(s.drop_packets(), static_cast<uint64_t>(kCount));
+    }
+  EXPECT_GT(total, 0.0);
+  EXPECT_DOUBLE_EQ(per, total) << "one interface: its rate is the total";
+}
+
 TEST_F(DaemonTest, MonitorModeCountsAndProtectOnDrops) {
   ctl_ok(std::string("block ") + NetnsLab::kAddrA);
   auto got = exchange();
