@@ -58,9 +58,15 @@ fg_block Engine::block_value(const RuleRecord& r, int64_t now_unix) const {
   return b;
 }
 
+void Engine::set_agg_on(fg_config& cfg) const {
+  bool any = false;
+  for (const fg_bucket_cfg& b : cfg.agg) any |= b.interval_fp != 0;
+  cfg.agg_on = any && !cfg_.protected_prefixes.empty();
+}
+
 void Engine::audit(const Caller& c, const std::string& action, const std::string& detail,
                    const std::string& result) {
-  // The audit log must not make a mitigation fail; a write error is logged by the caller.
+  // The audit log must not make a mitigation fail, so a write error is not returned.
   (void)store_.audit({unix_now(), c.who, action, detail, result});
 }
 
@@ -70,9 +76,6 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
   fg_config cfg = cfg_.datapath;
   cfg.layout_version = FG_LAYOUT_VERSION;
   // Aggregate limits apply to the protected prefixes, each with its own buckets.
-  bool any_agg = false;
-  for (const fg_bucket_cfg& b : cfg.agg) any_agg |= b.interval_fp != 0;
-  cfg.agg_on = any_agg && !cfg_.protected_prefixes.empty();
   for (uint32_t i = 0; i < cfg_.protected_prefixes.size(); i++) {
     auto p = parse_prefix(cfg_.protected_prefixes[i]);
     if (!p.ok()) return p.error();
@@ -96,9 +99,7 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
       if (std::sscanf(stored->c_str(), "%llu,%llu", &rate, &burst) == 2)
         (agg ? cfg.agg : cfg.src)[v] = bucket_config({rate, burst});
     }
-  any_agg = false;
-  for (const fg_bucket_cfg& b : cfg.agg) any_agg |= b.interval_fp != 0;
-  cfg.agg_on = any_agg && !cfg_.protected_prefixes.empty();
+  set_agg_on(cfg);
   // The operator's last `mode` command outlives restarts; the config file only seeds it.
   if (auto m = store_.setting("mode"))
     cfg.mode = *m == "enforce" ? FG_MODE_ENFORCE : FG_MODE_MONITOR;
@@ -379,9 +380,7 @@ Status Engine::set_thresholds(const std::vector<Threshold>& ts, const Caller& c)
               std::to_string(t.vector) + " " + std::to_string(t.limit.rate) + "/s burst " +
               std::to_string(t.limit.burst);
   }
-  bool any_agg = false;
-  for (const fg_bucket_cfg& b : cfg.agg) any_agg |= b.interval_fp != 0;
-  cfg.agg_on = any_agg && !cfg_.protected_prefixes.empty();
+  set_agg_on(cfg);
   if (auto s = dp_.set_config(cfg); !s) return s;
   audit(c, "thresholds", detail, "ok");
   publish(EventKind::kPolicy, "thresholds", detail, c.who);

@@ -98,6 +98,8 @@ class Engine {
                const std::string& actor);
   std::vector<std::string> record_auto_blocks(int64_t now_unix);
   Status apply_policy(fg_proto proto, const ProtocolPolicy& p, fg_config& cfg);
+  // Aggregate limits run when some aggregate bucket is set and prefixes are protected.
+  void set_agg_on(fg_config& cfg) const;
 
   DataPlane& dp_;
   Store& store_;
