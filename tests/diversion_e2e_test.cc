@@ -125,6 +125,10 @@ TEST_F(DiversionTest, RestartsKeepAndReestablishExactlyWhatWasActive) {
   // announces exactly them again.
   div_->daemon->kill_daemon(SIGKILL);
   sh("kill -KILL $(cat " + div_->daemon->dir() + "/gobgpd.pid) 2>/dev/null; true");  // ours only
+  // Only once the provider has dropped the dead session's routes does their return prove
+  // that the restarted daemon announced them again.
+  ASSERT_TRUE(eventually([&] { return provider_rib().empty(); }, std::chrono::seconds(120)))
+      << "the provider never noticed that our gobgpd was gone";
   ASSERT_TRUE(div_->daemon->start()) << div_->daemon->log();
   ASSERT_TRUE(eventually(
       [&] {
@@ -193,6 +197,10 @@ TEST_F(DiversionTest, FlowSpecRulesReachTheProviderSurviveRestartsAndExpire) {
   // Daemon and gobgpd die: the restarted daemon announces the rule again.
   div_->daemon->kill_daemon(SIGKILL);
   sh("kill -KILL $(cat " + div_->daemon->dir() + "/gobgpd.pid) 2>/dev/null; true");
+  // Only once the provider has dropped the dead session's routes does their return
+  // prove that the restarted daemon announced them again.
+  ASSERT_TRUE(eventually([&] { return !provider_has_rule(want); }, std::chrono::seconds(120)))
+      << "the provider never noticed that our gobgpd was gone";
   ASSERT_TRUE(div_->daemon->start()) << div_->daemon->log();
   ASSERT_TRUE(eventually([&] { return provider_has_rule(want); }, std::chrono::seconds(40)));
   ctl_ok("flowspec del dst 198.51.100.0/24 proto udp sport 123");
