@@ -56,5 +56,5 @@ int floodgate_xdp(struct xdp_md *ctx)
 	}
 	reason = FG_R_PASS;
 out:
-	return fg_record(ctx, cfg, reason, pkt.len);
+	return fg_record(ctx, cfg, reason, &pkt);
 }

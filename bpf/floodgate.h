@@ -8,7 +8,7 @@
 
 /* Bumped whenever a map key/value or fg_config changes shape, so a daemon never adopts
  * pinned maps of another layout. */
-#define FG_LAYOUT_VERSION 2
+#define FG_LAYOUT_VERSION 3
 
 /* Why a packet got its verdict. One enum for BPF, daemon, API and metrics; the names
  * user space prints are in fg_reason_name() below. Reasons before FG_R_FIRST_DROP always
@@ -163,7 +163,7 @@ struct fg_config {
 	__u32 sample_every;	 /* sample 1 in N drops per reason and CPU; 0 = off */
 	__u32 rep_threshold;	 /* auto-block when score >= this; 0 = reputation off */
 	__u32 rep_per_violation; /* score added per per-source limit violation */
-	__u32 pad2;
+	__u32 sample_pass_every; /* also sample 1 in N passed packets (evidence); 0 = off */
 	__u64 rep_half_life_ns; /* score halves every this many ns */
 	__u64 rep_block_ttl_ns; /* lifetime of an auto-block */
 	struct fg_bucket_cfg src[FG_VEC_MAX];
@@ -193,6 +193,24 @@ struct fg_counters {
 	__u64 samples_lost; /* ring buffer full */
 };
 
+/* What arrives, whatever its verdict: the detector's view of the traffic, per interface
+ * slot. Every packet counts under FG_TV_TOTAL and under at most one of SYN, UDP, ICMP,
+ * FRAGMENT (in that order of test: a non-first fragment has no ports); UDP from an
+ * amplification source port (the reflection portset) counts under REFLECTION as well. */
+enum fg_traffic_vector {
+	FG_TV_TOTAL = 0,
+	FG_TV_SYN,	  /* TCP SYN without ACK */
+	FG_TV_UDP,	  /* every UDP packet, reflection included */
+	FG_TV_ICMP,	  /* ICMP and ICMPv6 */
+	FG_TV_FRAGMENT,	  /* non-first IPv4/IPv6 fragments */
+	FG_TV_REFLECTION, /* UDP from a reflection source port */
+	FG_TV_MAX
+};
+struct fg_traffic {
+	__u64 packets[FG_TV_MAX];
+	__u64 bytes[FG_TV_MAX];
+};
+
 /* One sampled packet in the events ring buffer: enough to write a pcap record. */
 #define FG_SAMPLE_BYTES 128
 struct fg_sample {
@@ -218,6 +236,27 @@ struct fg_sample {
 #define FG_MAX_IPV6_EXT	 6
 
 #ifdef __cplusplus
+inline const char *fg_traffic_vector_name(enum fg_traffic_vector v)
+{
+	switch (v) {
+	case FG_TV_TOTAL:
+		return "total";
+	case FG_TV_SYN:
+		return "syn";
+	case FG_TV_UDP:
+		return "udp";
+	case FG_TV_ICMP:
+		return "icmp";
+	case FG_TV_FRAGMENT:
+		return "fragment";
+	case FG_TV_REFLECTION:
+		return "reflection";
+	case FG_TV_MAX:
+		break;
+	}
+	return "unknown";
+}
+
 /* Names as the daemon, the API and metrics print them. The switch has no default, so
  * a reason added to the enum without a name here fails the C++ build (-Wswitch). */
 inline const char *fg_reason_name(enum fg_reason r)

@@ -77,6 +77,14 @@ struct {
 	__type(value, struct fg_counters);
 } stats SEC(".maps");
 
+/* Per interface slot: what arrived, by traffic vector (struct fg_traffic). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FG_MAX_IFACES + 1);
+	__type(key, __u32);
+	__type(value, struct fg_traffic);
+} traffic SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, FG_DEFAULT_EVENTS_BYTES);

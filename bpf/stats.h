@@ -1,10 +1,12 @@
-/* The one exit: turn a reason into a verdict (mode, malformed rule), count it per CPU,
- * and sample 1 in N drops/would-drops into the events ring buffer. */
+/* The one exit: count what arrived by traffic vector, turn the reason into a verdict
+ * (mode, malformed rule), count it per CPU, and sample 1 in N drops/would-drops (and, when
+ * asked for evidence, passes) into the events ring buffer. */
 #ifndef FG_STATS_H
 #define FG_STATS_H
 
 #include "maps.h"
 #include "parse.h"
+#include "policy.h"
 
 static __always_inline int fg_verdict(const struct fg_config *cfg, __u32 reason)
 {
@@ -41,16 +43,52 @@ static __always_inline void fg_sample(struct xdp_md *ctx, __u32 reason, __u32 le
 	cnt->samples++;
 }
 
+/* See enum fg_traffic_vector. Malformed packets count in the total only: their fields
+ * may be half parsed. */
+static __always_inline void fg_count_traffic(__u32 slot, const struct fg_pkt *pkt, __u32 reason)
+{
+	struct fg_traffic *t = bpf_map_lookup_elem(&traffic, &slot);
+	__u32 len = pkt->len;
+	int vec = -1;
+
+	if (!t)
+		return;
+	t->packets[FG_TV_TOTAL]++;
+	t->bytes[FG_TV_TOTAL] += len;
+	if (reason == FG_R_MALFORMED || reason == FG_R_PASS_NON_IP)
+		return;
+	if (pkt->frag == FG_FRAG_NONFIRST)
+		vec = FG_TV_FRAGMENT;
+	else if (pkt->syn)
+		vec = FG_TV_SYN;
+	else if (pkt->proto == FG_PROTO_UDP)
+		vec = FG_TV_UDP;
+	else if (pkt->proto == FG_PROTO_ICMP || pkt->proto == FG_PROTO_ICMP6)
+		vec = FG_TV_ICMP;
+	if (vec < 0)
+		return;
+	t->packets[vec]++;
+	t->bytes[vec] += len;
+	if (vec == FG_TV_UDP && fg_portset_has(FG_PORTSET_REFLECTION, pkt->sport)) {
+		t->packets[FG_TV_REFLECTION]++;
+		t->bytes[FG_TV_REFLECTION] += len;
+	}
+}
+
 static __always_inline int fg_record(struct xdp_md *ctx, const struct fg_config *cfg, __u32 reason,
-				     __u32 len)
+				     const struct fg_pkt *pkt)
 {
 	int verdict = fg_verdict(cfg, reason);
 	__u32 ifindex = ctx->ingress_ifindex;
-	__u32 *slot = bpf_map_lookup_elem(&ifslots, &ifindex); /* NULL past FG_MAX_IFINDEX */
-	__u32 key = FG_STATS_KEY(slot && *slot <= FG_MAX_IFACES ? *slot : 0, reason);
+	__u32 *slotp = bpf_map_lookup_elem(&ifslots, &ifindex); /* NULL past FG_MAX_IFINDEX */
+	__u32 slot = slotp && *slotp <= FG_MAX_IFACES ? *slotp : 0;
+	__u32 key = FG_STATS_KEY(slot, reason);
 	struct fg_counters *cnt = bpf_map_lookup_elem(&stats, &key);
+	__u32 len = pkt->len;
+	__u32 every;
 	__u64 seen;
 
+	fg_count_traffic(slot, pkt, reason);
 	if (!cnt)
 		return verdict;
 	if (verdict == XDP_DROP) {
@@ -60,9 +98,12 @@ static __always_inline int fg_record(struct xdp_md *ctx, const struct fg_config 
 		cnt->pass_packets++;
 		cnt->pass_bytes += len;
 	}
-	if (reason >= FG_R_FIRST_DROP && cfg->sample_every) {
+	every = reason >= FG_R_FIRST_DROP ? cfg->sample_every
+		: reason == FG_R_PASS	  ? cfg->sample_pass_every
+					  : 0;
+	if (every) {
 		seen = cnt->pass_packets + cnt->drop_packets;
-		if (seen % cfg->sample_every == 0)
+		if (seen % every == 0)
 			fg_sample(ctx, reason, len, verdict, cnt);
 	}
 	return verdict;

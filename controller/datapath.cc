@@ -311,6 +311,21 @@ Counters Datapath::counters() const {
   return total;
 }
 
+fg_traffic Datapath::traffic_for_slot(uint32_t slot) const {
+  fg_traffic total{};
+  const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0 || slot > FG_MAX_IFACES) return total;
+  std::vector<fg_traffic> per_cpu(static_cast<size_t>(ncpu));
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.traffic), &slot, per_cpu.data()) != 0)
+    return total;
+  for (const auto& t : per_cpu)
+    for (int v = 0; v < FG_TV_MAX; v++) {
+      total.packets[v] += t.packets[v];
+      total.bytes[v] += t.bytes[v];
+    }
+  return total;
+}
+
 Status Datapath::assign_slot(int ifindex, uint32_t slot) {
   if (ifindex <= 0 || ifindex >= static_cast<int>(FG_MAX_IFINDEX))
     return invalid_argument("ifindex " + std::to_string(ifindex) + " is beyond the " +

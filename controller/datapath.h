@@ -136,6 +136,8 @@ class Datapath : public DataPlane {
   Counters counters() const override;
   // Summed over CPUs, for one interface slot (0 = interfaces without a slot).
   Counters counters_for_slot(uint32_t slot) const;
+  // What arrived on one interface slot by traffic vector, summed over CPUs.
+  fg_traffic traffic_for_slot(uint32_t slot) const;
   // Counts ifindex's packets under `slot` (1..FG_MAX_IFACES) from now on.
   Status assign_slot(int ifindex, uint32_t slot);
 

@@ -3,6 +3,7 @@
 // mode, each asserting the verdict and the exact counter deltas.
 #include <linux/bpf.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "packet_builder.h"
@@ -227,6 +228,70 @@ INSTANTIATE_TEST_SUITE_P(Modes, DatapathTest, ::testing::Values(FG_MODE_ENFORCE,
                            return std::string(info.param == FG_MODE_ENFORCE ? "Enforce"
                                                                             : "Monitor");
                          });
+
+// The detector's view: every packet counts under "total" and its vector, whatever the
+// verdict (blocked and dropped packets are still offered load).
+TEST_P(DatapathTest, TrafficVectorsCountWhatArrivesWhateverTheVerdict) {
+  struct VecCase {
+    const char* name;
+    std::vector<uint8_t> frame;
+    std::vector<fg_traffic_vector> vectors;  // besides FG_TV_TOTAL
+  };
+  const std::vector<VecCase> table = {
+      {"syn", PB().tcp(40000, 80).bytes(), {FG_TV_SYN}},
+      {"syn from a blocked host", PB().ipv4("198.18.66.1", kDst).tcp(1, 80).bytes(), {FG_TV_SYN}},
+      {"ack", PB().tcp(40000, 80, PB::kAck).bytes(), {}},
+      {"udp", PB().udp(40000, 9).bytes(), {FG_TV_UDP}},
+      {"dns reflection", PB().udp(53, 40000).bytes(), {FG_TV_UDP, FG_TV_REFLECTION}},
+      {"ntp reflection v6",
+       PB().ipv6(kSrc6, kDst6).udp(123, 40000).bytes(),
+       {FG_TV_UDP, FG_TV_REFLECTION}},
+      {"icmp", PB().icmp(8).bytes(), {FG_TV_ICMP}},
+      {"icmp6", PB().ipv6(kSrc6, kDst6).icmp(128).bytes(), {FG_TV_ICMP}},
+      {"later fragment", PB().udp(53, 9).fragment(10, false).bytes(), {FG_TV_FRAGMENT}},
+      {"vlan syn", PB().vlan().tcp(40000, 80).bytes(), {FG_TV_SYN}},
+      {"arp", PB().ethertype(0x0806).bytes(), {}},
+      {"malformed", PB().ihl(4).udp(1, 9).bytes(), {}},
+  };
+  for (const VecCase& c : table) {
+    SCOPED_TRACE(c.name);
+    const fg_traffic before = dp_->traffic_for_slot(0);
+    ASSERT_GE(run_xdp(dp_->prog_fd(), c.frame), 0);
+    const fg_traffic after = dp_->traffic_for_slot(0);
+    for (int v = 0; v < FG_TV_MAX; v++) {
+      const auto vec = static_cast<fg_traffic_vector>(v);
+      const bool want =
+          v == FG_TV_TOTAL || std::find(c.vectors.begin(), c.vectors.end(), vec) != c.vectors.end();
+      EXPECT_EQ(after.packets[v] - before.packets[v], want ? 1u : 0u)
+          << fg_traffic_vector_name(vec);
+      EXPECT_EQ(after.bytes[v] - before.bytes[v], want ? c.frame.size() : 0u)
+          << fg_traffic_vector_name(vec);
+    }
+  }
+}
+
+// Evidence: with sample_pass_every, passed packets are sampled too (drops always were).
+TEST_P(DatapathTest, PassedPacketsAreSampledOnlyWhenAsked) {
+  const auto sampled = [&] {
+    uint64_t n = 0;
+    for (const auto& c : dp_->counters()) n += c.samples;
+    return n;
+  };
+  fg_config cfg = dp_->config();
+  cfg.sample_every = 0;
+  cfg.sample_pass_every = 0;
+  ASSERT_TRUE(dp_->set_config(cfg).ok());
+  uint64_t before = sampled();
+  for (int i = 0; i < 4; i++)
+    ASSERT_EQ(run_xdp(dp_->prog_fd(), PB().udp(40000, 9).bytes()), XDP_PASS);
+  EXPECT_EQ(sampled() - before, 0u);
+  cfg.sample_pass_every = 1;
+  ASSERT_TRUE(dp_->set_config(cfg).ok());
+  before = sampled();
+  for (int i = 0; i < 4; i++)
+    ASSERT_EQ(run_xdp(dp_->prog_fd(), PB().udp(40000, 9).bytes()), XDP_PASS);
+  EXPECT_EQ(sampled() - before, 4u);
+}
 
 TEST_P(DatapathTest, MalformedVerdictIsConfigurable) {
   fg_config cfg = dp_->config();
