@@ -164,8 +164,8 @@ struct fg_config {
 	__u32 rep_threshold;	 /* auto-block when score >= this; 0 = reputation off */
 	__u32 rep_per_violation; /* score added per per-source limit violation */
 	__u32 sample_pass_every; /* also sample 1 in N passed packets (evidence); 0 = off */
-	__u64 rep_half_life_ns; /* score halves every this many ns */
-	__u64 rep_block_ttl_ns; /* lifetime of an auto-block */
+	__u64 rep_half_life_ns;	 /* score halves every this many ns */
+	__u64 rep_block_ttl_ns;	 /* lifetime of an auto-block */
 	struct fg_bucket_cfg src[FG_VEC_MAX];
 	struct fg_bucket_cfg agg[FG_VEC_MAX];
 };
