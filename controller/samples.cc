@@ -69,17 +69,23 @@ void TopTalkers::expire(Clock::time_point now) {
   while (!samples_.empty() && samples_.front().first < now - window_) samples_.pop_front();
 }
 
-std::vector<TopSource> TopTalkers::top(size_t limit, uint32_t sample_every, Clock::time_point now) {
+SampleSummary TopTalkers::summary(size_t limit, uint32_t sample_every, Clock::time_point now,
+                                  uint32_t min_reason) {
   struct Acc {
     TopSource t;
     std::map<uint32_t, uint64_t> reasons;
     std::map<uint16_t, uint64_t> ports;
   };
   std::unordered_map<std::string, Acc> by_source;
+  std::map<uint16_t, uint64_t> all_ports;
+  SampleSummary sum;
   {
     std::lock_guard lock(mu_);
     expire(now);
     for (const auto& [at, s] : samples_) {
+      if (s.reason < min_reason) continue;
+      sum.samples++;
+      if (s.dport) all_ports[s.dport]++;
       std::string key(reinterpret_cast<const char*>(s.source.addr.w), sizeof(s.source.addr.w));
       Acc& a = by_source[key];
       if (a.t.samples == 0) {
@@ -91,7 +97,8 @@ std::vector<TopSource> TopTalkers::top(size_t limit, uint32_t sample_every, Cloc
       a.ports[s.dport]++;
     }
   }
-  std::vector<TopSource> out;
+  sum.distinct_sources = by_source.size();
+  std::vector<TopSource>& out = sum.top_sources;
   const double secs = static_cast<double>(window_.count());
   for (auto& [key, a] : by_source) {
     auto most = [](const auto& m) {
@@ -109,7 +116,11 @@ std::vector<TopSource> TopTalkers::top(size_t limit, uint32_t sample_every, Cloc
     return x.samples != y.samples ? x.samples > y.samples : x.source < y.source;
   });
   if (out.size() > limit) out.resize(limit);
-  return out;
+  sum.top_ports.assign(all_ports.begin(), all_ports.end());
+  std::stable_sort(sum.top_ports.begin(), sum.top_ports.end(),
+                   [](const auto& x, const auto& y) { return x.second > y.second; });
+  if (sum.top_ports.size() > limit) sum.top_ports.resize(limit);
+  return sum;
 }
 
 }  // namespace floodgate

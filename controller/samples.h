@@ -36,6 +36,14 @@ struct TopSource {
   uint16_t top_dport = 0;
 };
 
+// What the samples of a window say about a flood's sources and targets.
+struct SampleSummary {
+  uint64_t samples = 0;
+  uint64_t distinct_sources = 0;
+  std::vector<TopSource> top_sources;                    // most samples first
+  std::vector<std::pair<uint16_t, uint64_t>> top_ports;  // destination port, samples
+};
+
 // Keeps the samples of the last `window` and ranks their sources. Thread-safe.
 class TopTalkers {
  public:
@@ -46,7 +54,12 @@ class TopTalkers {
 
   void add(const SampleInfo& s, Clock::time_point at = Clock::now());
   std::vector<TopSource> top(size_t limit, uint32_t sample_every,
-                             Clock::time_point now = Clock::now());
+                             Clock::time_point now = Clock::now()) {
+    return summary(limit, sample_every, now).top_sources;
+  }
+  // Samples of a reason at or above `min_reason` only (FG_R_PASS: all of them).
+  SampleSummary summary(size_t limit, uint32_t sample_every, Clock::time_point now = Clock::now(),
+                        uint32_t min_reason = FG_R_PASS);
   std::chrono::seconds window() const { return window_; }
 
  private:
