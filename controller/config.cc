@@ -43,6 +43,30 @@ class Reader {
     }
   }
 
+  void real(const char* key, double& out, double min, double max) {
+    seen_.insert(key);
+    const toml::node* n = t_.get(key);
+    if (!n || error) return;
+    auto v = n->value<double>();  // integers convert too
+    if (v && *v >= min && *v <= max) return void(out = *v);
+    std::ostringstream o;
+    o << "a number from " << min << " to " << max;
+    fail(*n, key, o.str());
+  }
+
+  // { total = N, syn = N, udp = N, icmp = N, fragment = N, reflection = N }, any subset.
+  void per_vector(const char* key, PerVector& out) {
+    seen_.insert(key);
+    const toml::node* n = t_.get(key);
+    if (!n || error) return;
+    const toml::table* t = n->as_table();
+    if (!t) return fail(*n, key, "a table like { syn = 5000, udp = 20000 } (packets/s)");
+    Reader r(*t, origin_, path_ + key + ".");
+    for (int v = 0; v < FG_TV_MAX; v++)
+      r.real(fg_traffic_vector_name(static_cast<fg_traffic_vector>(v)), out[v], 0, 1e12);
+    if (!r.finish()) error = r.error;
+  }
+
   void strings(const char* key, std::vector<std::string>& out) {
     array(key, out, "an array of strings",
           [](const toml::node& e) { return e.value<std::string>(); });
@@ -421,10 +445,75 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
     r.get("drop_alert_pps", c.drop_alert_pps);
     if (!r.finish()) return *r.error;
   }
+  {
+    Reader r(section("detection") ? *section("detection") : kEmpty, origin, "detection.");
+    DetectionConfig& d = c.detection;
+    r.get("enabled", d.enabled);
+    r.real("factor", d.factor, 1, 1000);
+    r.per_vector("floor_pps", d.floor_pps);
+    r.per_vector("static_pps", d.static_pps);
+    r.get("learn_seconds", d.learn_samples);
+    r.real("learn_rate", d.learn_rate, 1e-7, 1);
+    r.get("sustain_seconds", d.sustain_s);
+    r.get("hold_down_seconds", d.hold_down_s);
+    r.real("link_mbps", d.link_mbps, 0, 1e7);
+    r.real("bandwidth_share", d.bandwidth_share, 0.01, 1);
+    if (!r.finish()) return *r.error;
+  }
+  {
+    Reader r(section("incidents") ? *section("incidents") : kEmpty, origin, "incidents.");
+    r.get("auto_open", c.auto_open);
+    r.get("evidence_dir", c.evidence_dir);
+    r.get("evidence_sample_every", c.evidence_sample_every);
+    r.get("hook_command", c.hook_command);
+    r.get("notify_retries", c.notify_retries);
+    r.get("affected_service", c.affected_service);
+    if (!r.finish()) return *r.error;
+  }
+  if (const toml::table* pb = section("playbook")) {
+    static const std::set<std::string> kActions = {"enforce", "tighten", "block_top", "divert"};
+    for (const auto& [k, v] : *pb) {
+      const std::string type(k.str());
+      if (type == "dry_run") {
+        if (auto b = v.value<bool>()) {
+          c.playbook.dry_run = *b;
+          continue;
+        }
+        return invalid_argument(where(origin, v.source()) +
+                                ": playbook.dry_run must be true or false");
+      }
+      const toml::array* a = v.as_array();
+      if (!a)
+        return invalid_argument(where(origin, v.source()) + ": playbook." + type +
+                                " must be a list like [{ action = \"enforce\" }, { action = "
+                                "\"block_top\", count = 10, ttl_seconds = 600 }]");
+      std::vector<PlaybookStep> steps;
+      for (const auto& e : *a) {
+        const toml::table* t = e.as_table();
+        if (!t)
+          return invalid_argument(where(origin, e.source()) + ": each playbook." + type +
+                                  " step must be a table like { action = \"enforce\" }");
+        PlaybookStep st;
+        Reader r(*t, origin, "playbook." + type + ".");
+        r.get("action", st.action);
+        r.get("on", st.on);
+        r.real("factor", st.factor, 0.001, 1);
+        r.get("count", st.count);
+        r.get("ttl_seconds", st.ttl_s);
+        r.real("min_share", st.min_share, 0, 1);
+        if (!r.finish()) return *r.error;
+        if (!kActions.count(st.action))
+          return invalid_argument(where(origin, e.source()) + ": playbook." + type +
+                                  ": action must be enforce, tighten, block_top or divert");
+        steps.push_back(st);
+      }
+      c.playbook.steps[type] = std::move(steps);
+    }
+  }
   for (const auto& [k, v] : root) {
-    static const std::set<std::string> kKnown = {"daemon",   "rules",   "maps",      "datapath",
-                                                 "contacts", "network", "metrics",   "events",
-                                                 "policy",   "bgp",     "providers", "diversion"};
+    static const std::set<std::string> kKnown = {
+        "daemon", "rules", "maps",      "datapath",  "contacts",  "network",  "metrics",  "events",
+        "policy", "bgp",   "providers", "diversion", "detection", "playbook", "incidents"};
     if (!kKnown.count(std::string(k.str())))
       return invalid_argument(where(origin, k.source()) + ": unknown section " +
                               std::string(k.str()) + " (see config/floodgate.example.toml)");
@@ -433,6 +522,22 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
     if (auto r = parse_prefix(p); !r.ok())
       return invalid_argument(origin + ": network.protected: " + r.error().message);
   return c;
+}
+
+Playbook default_playbook() {
+  Playbook p;
+  const PlaybookStep enforce{"enforce"};
+  const PlaybookStep tighten{"tighten", true, 0.5};
+  const PlaybookStep block_top{"block_top", true, 0.5, 10, 600};
+  PlaybookStep divert{"divert"};
+  divert.min_share = 0.8;
+  p.steps["syn-flood"] = {enforce, tighten, block_top};
+  p.steps["udp-flood"] = {enforce, tighten, block_top, divert};
+  p.steps["reflection"] = {enforce, divert};
+  p.steps["icmp-flood"] = {enforce, tighten, block_top};
+  p.steps["fragment-flood"] = {enforce, divert};
+  p.steps["default"] = {enforce, divert};
+  return p;
 }
 
 Result<DaemonConfig> load_config(const std::string& path) {

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "datapath.h"
+#include "detector.h"
 #include "policy.h"
 #include "result.h"
 
@@ -32,6 +34,24 @@ struct DivertablePrefix {
   unsigned min_length = 0;  // announcements inside prefix, of these lengths
   unsigned max_length = 0;
 };
+
+// One playbook action (PROCEDURE.md attachment 4), in the order the playbook lists them.
+struct PlaybookStep {
+  std::string action;  // enforce, tighten, block_top, divert
+  bool on = true;
+  double factor = 0.5;   // tighten: the vector's limits x this
+  uint32_t count = 10;   // block_top: this many of the top sources ...
+  int64_t ttl_s = 600;   // ... for this long
+  double min_share = 0;  // divert: only when bits/s >= this share of the link; 0 = always
+};
+
+// Attack type ("syn-flood", "udp-flood", "reflection", "icmp-flood", "fragment-flood",
+// "volumetric") -> its steps. Types without an entry use "default".
+struct Playbook {
+  bool dry_run = false;  // record what would be done, do nothing
+  std::map<std::string, std::vector<PlaybookStep>> steps;
+};
+Playbook default_playbook();
 
 struct DaemonConfig {
   // [daemon]
@@ -77,6 +97,17 @@ struct DaemonConfig {
   uint32_t max_announcements = 16;
   int64_t hold_down_s = 300;
   uint64_t quiet_pps = 1000;  // drops below this count as quiet for the hold-down
+  // [detection]
+  DetectionConfig detection;
+  // [playbook]
+  Playbook playbook = default_playbook();
+  // [incidents]
+  bool auto_open = true;  // the detector opens an incident (else it only reports)
+  std::string evidence_dir = "/var/lib/floodgate/evidence";
+  uint32_t evidence_sample_every = 16;  // while open, sample 1 in N passed packets too
+  std::string hook_command;             // run per notification, JSON on stdin
+  uint32_t notify_retries = 3;
+  std::string affected_service;  // for the external report form
 };
 
 // Parses TOML text; `origin` names the file in error messages, which carry the line and

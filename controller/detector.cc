@@ -1,6 +1,8 @@
 // Baselines, thresholds, flood start/end and classification.
 #include "detector.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -43,6 +45,13 @@ const char* attack_type_name(fg_traffic_vector v) {
       break;
   }
   return "volumetric";
+}
+
+int local_hour(int64_t unix_s) {
+  tm t{};
+  const time_t tt = static_cast<time_t>(unix_s);
+  localtime_r(&tt, &t);
+  return t.tm_hour;
 }
 
 void Detector::load(const std::vector<BaselineRow>& rows) {

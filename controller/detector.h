@@ -124,4 +124,7 @@ Classification classify(const DetectorEvent& e, const SampleSummary& samples,
 
 const char* attack_type_name(fg_traffic_vector v);
 
+// The local hour of day (0..23) of a Unix time: baselines follow the operator's day.
+int local_hour(int64_t unix_s);
+
 }  // namespace floodgate

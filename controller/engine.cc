@@ -326,6 +326,13 @@ Result<fg_mode> Engine::set_mode(fg_mode mode, const Caller& c) {
   return previous;
 }
 
+Status Engine::set_evidence_sampling(uint32_t every) {
+  std::lock_guard lock(mu_);
+  fg_config cfg = dp_.config();
+  cfg.sample_pass_every = every;
+  return dp_.set_config(cfg);
+}
+
 fg_mode Engine::mode() const { return static_cast<fg_mode>(dp_.config().mode); }
 
 Status Engine::apply_policy(fg_proto proto, const ProtocolPolicy& p, fg_config& cfg) {

@@ -83,6 +83,9 @@ class Engine {
   std::vector<RuleView> rules(std::optional<RuleKind> kind) const;
   size_t count(RuleKind kind) const;
 
+  // While an incident is open: also sample 1 in `every` passed packets (0 = off).
+  Status set_evidence_sampling(uint32_t every);
+
   // Once a second: removes expired rules; records new auto-blocks. Returns log lines.
   std::vector<std::string> tick(int64_t now_unix);
 

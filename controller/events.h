@@ -23,6 +23,7 @@ enum class EventKind {
   kDrops,
   kPolicy,
   kBgpSession,
+  kIncident,
 };
 
 struct Event {

@@ -25,8 +25,10 @@
 #include <thread>
 
 #include "config.h"
+#include "detector.h"
 #include "diversion.h"
 #include "engine.h"
+#include "incidents.h"
 #include "metrics.h"
 #include "peers.h"
 #include "preflight.h"
@@ -200,6 +202,14 @@ int run(const DaemonConfig& cfg) {
   else
     for (const std::string& line : *d) spdlog::info("diversion: {}", line);
 
+  // Detection: baselines survive restarts through the store.
+  Detector detector(cfg.detection);
+  std::mutex detector_mu;
+  if (auto rows = (*store)->baselines(); rows.ok())
+    detector.load(*rows);
+  else
+    spdlog::warn("baselines not loaded: {}", rows.error().message);
+
   std::atomic<bool> unloaded{false};
   DaemonInfo info;
   info.attachments = [&] {
@@ -232,6 +242,13 @@ int run(const DaemonConfig& cfg) {
     f.datapath = (*dp)->config();
     f.providers = diversion.status().providers;
     f.metrics_reachable = !cfg.metrics_listen.empty() && tcp_reachable(cfg.metrics_listen);
+    f.detection_on = cfg.detection.enabled;
+    f.learn_seconds = cfg.detection.learn_samples;
+    {
+      std::lock_guard lock(detector_mu);
+      for (const std::string& name : cfg.interfaces)
+        if (!detector.learned(name, local_hour(unix_now()))) f.unlearned.push_back(name);
+    }
     return preflight(cfg, f);
   };
   info.events = &events;
@@ -248,6 +265,13 @@ int run(const DaemonConfig& cfg) {
     kill(getpid(), SIGTERM);
     return names;
   };
+  Incidents incidents(cfg, **store, engine, &diversion, top, info.sample_every, info.preflight);
+  incidents.start(unix_now());
+  if (auto id = incidents.open_id()) spdlog::warn("incident #{} is open", *id);
+  info.detector = &detector;
+  info.detector_mu = &detector_mu;
+  info.incidents = &incidents;
+  info.incidents_dry_run = cfg.playbook.dry_run;
   Service service(engine, info);
 
   std::unique_ptr<MetricsServer> metrics;
@@ -319,15 +343,21 @@ int run(const DaemonConfig& cfg) {
     }
   });
 
-  // Sampled drops feed `floodgatectl top`.
+  // Sampled packets feed `floodgatectl top`, classification and the incident's pcap.
   std::atomic<bool> stopping{false};
+  struct Sinks {
+    TopTalkers* top;
+    Incidents* incidents;
+  } sinks{&top, &incidents};
   auto on_sample = [](void* ctx, void* data, size_t size) -> int {
     if (size < sizeof(fg_sample)) return 0;
-    if (auto s = parse_sample(*static_cast<const fg_sample*>(data)))
-      static_cast<TopTalkers*>(ctx)->add(*s);
+    const auto& sample = *static_cast<const fg_sample*>(data);
+    auto* to = static_cast<Sinks*>(ctx);
+    if (auto s = parse_sample(sample)) to->top->add(*s);
+    to->incidents->on_sample(sample);
     return 0;
   };
-  ring_buffer* rb = ring_buffer__new((*dp)->events_fd(), on_sample, &top, nullptr);
+  ring_buffer* rb = ring_buffer__new((*dp)->events_fd(), on_sample, &sinks, nullptr);
   if (!rb) return spdlog::error("cannot read the events ring buffer: {}", std::strerror(errno)), 1;
   std::thread sampler([&] {
     while (!stopping) ring_buffer__poll(rb, 250);
@@ -336,12 +366,56 @@ int run(const DaemonConfig& cfg) {
   // The main thread is the ticker and the signal handler.
   Counters last = (*dp)->counters();
   int64_t last_alert = 0;
+  auto last_tick = std::chrono::steady_clock::now();
+  int64_t last_baseline_save = unix_now();
+  const auto save_baselines = [&] {
+    std::vector<BaselineRow> rows;
+    {
+      std::lock_guard lock(detector_mu);
+      rows = detector.baselines();
+    }
+    if (auto s = (*store)->put_baselines(rows); !s)
+      spdlog::warn("baselines not saved: {}", s.error().message);
+  };
   for (;;) {
     timespec one_second{1, 0};
     const int sig = sigtimedwait(&sigs, nullptr, &one_second);
     if (sig == SIGINT || sig == SIGTERM) break;
     for (const std::string& line : engine.tick(unix_now())) spdlog::info("{}", line);
     service.sample_counters();
+    // Detection: what arrived per interface since the last second.
+    const auto tick_at = std::chrono::steady_clock::now();
+    const double dt = std::chrono::duration<double>(tick_at - last_tick).count();
+    last_tick = tick_at;
+    std::vector<std::pair<std::string, fg_traffic>> traffic;
+    for (size_t i = 0; i < atts.size(); i++)
+      traffic.emplace_back(cfg.interfaces[i],
+                           (*dp)->traffic_for_slot(static_cast<uint32_t>(i + 1)));
+    std::vector<DetectorEvent> floods;
+    std::vector<std::pair<std::string, Rates>> rates;
+    {
+      std::lock_guard lock(detector_mu);
+      floods = detector.tick(unix_now(), local_hour(unix_now()), dt, traffic);
+      for (const auto& [name, t] : traffic)
+        if (auto r = detector.rates(name)) rates.emplace_back(name, *r);
+    }
+    for (const DetectorEvent& e : floods) {
+      std::string vectors;
+      for (fg_traffic_vector v : e.vectors)
+        vectors += (vectors.empty() ? "" : ",") + std::string(fg_traffic_vector_name(v));
+      const bool start = e.kind == DetectorEvent::kStart;
+      spdlog::warn("flood {} on {} ({})", start ? "detected" : "over", e.iface, vectors);
+      for (const std::string& line : incidents.on_detection(e)) {
+        spdlog::warn("{}", line);
+        events.publish(
+            {unix_now(), EventKind::kIncident, start ? "flood" : "flood over", line, "floodgate"});
+      }
+    }
+    incidents.tick(unix_now(), rates);
+    if (unix_now() - last_baseline_save >= 60) {
+      save_baselines();
+      last_baseline_save = unix_now();
+    }
     // A sustained-drops event, at most every 10 s, naming the main reason.
     const Counters now = (*dp)->counters();
     uint64_t dropped = 0, top_count = 0;
@@ -366,6 +440,7 @@ int run(const DaemonConfig& cfg) {
                    fg_reason_name(static_cast<fg_reason>(top_reason)));
     }
   }
+  save_baselines();
   stopping = true;
   sampler.join();
   ring_buffer__free(rb);

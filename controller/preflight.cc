@@ -39,9 +39,19 @@ std::vector<Check> preflight(const DaemonConfig& cfg, const PreflightFacts& f) {
     add("rate limits", R::kFail, "no per-source limit is set",
         "set [datapath] syn, udp_packets, icmp or `floodgatectl threshold ...`");
   // 4.4: thresholds from a learned baseline.
-  add("baseline", R::kWarn, "floodgated does not learn traffic baselines yet",
-      "derive thresholds from your own traffic statistics and set them with "
-      "`floodgatectl threshold`");
+  if (!f.detection_on) {
+    add("baseline", R::kWarn, "detection is off ([detection] enabled = false)",
+        "turn detection on so floods are noticed from your own traffic's averages");
+  } else if (!f.unlearned.empty()) {
+    std::string names;
+    for (const std::string& n : f.unlearned) names += (names.empty() ? "" : ", ") + n;
+    add("baseline", R::kWarn,
+        "not learned yet for this hour on " + names + " (needs " + std::to_string(f.learn_seconds) +
+            " s of normal traffic); the floors apply",
+        "let floodgated run through normal traffic; `floodgatectl baseline` shows progress");
+  } else {
+    add("baseline", R::kPass, "learned for this hour on every interface");
+  }
   // 4.1: contacts.
   if (cfg.contacts.empty())
     add("contacts", R::kFail, "no contacts are configured",

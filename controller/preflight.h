@@ -30,6 +30,9 @@ struct PreflightFacts {
   fg_config datapath{};
   std::vector<ProviderStatus> providers;  // with their session states
   bool metrics_reachable = false;
+  bool detection_on = false;
+  std::vector<std::string> unlearned;  // interfaces whose baseline for this hour is not learned
+  uint32_t learn_seconds = 0;
 };
 
 std::vector<Check> preflight(const DaemonConfig& cfg, const PreflightFacts& facts);

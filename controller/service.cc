@@ -6,6 +6,7 @@
 
 #include <deque>
 #include <mutex>
+#include <set>
 
 namespace floodgate {
 namespace {
@@ -104,6 +105,8 @@ v1::EventKind kind_to_proto(EventKind k) {
       return v1::EVENT_KIND_POLICY;
     case EventKind::kBgpSession:
       return v1::EVENT_KIND_BGP_SESSION;
+    case EventKind::kIncident:
+      return v1::EVENT_KIND_INCIDENT;
   }
   return v1::EVENT_KIND_UNSPECIFIED;
 }
@@ -631,6 +634,153 @@ grpc::ServerWriteReactor<v1::WatchEventsResponse>* Service::WatchEvents(
 grpc::ServerUnaryReactor* Service::Unload(grpc::CallbackServerContext* ctx,
                                           const v1::UnloadRequest*, v1::UnloadResponse* resp) {
   for (const std::string& n : info_.unload()) resp->add_detached_interfaces(n);
+  return finish(ctx, grpc::Status::OK);
+}
+
+Result<int64_t> Service::incident_id(int64_t requested) const {
+  if (!info_.incidents) return failed_precondition("incidents are not available");
+  if (requested > 0) return requested;
+  if (auto id = info_.incidents->open_id()) return *id;
+  return not_found("no incident is open; give the incident's number (floodgatectl incident list)");
+}
+
+grpc::ServerUnaryReactor* Service::GetBaseline(grpc::CallbackServerContext* ctx,
+                                               const v1::GetBaselineRequest*,
+                                               v1::GetBaselineResponse* resp) {
+  if (!info_.detector || !info_.detector_mu)
+    return finish(ctx, to_grpc(failed_precondition("detection is not running")));
+  std::lock_guard lock(*info_.detector_mu);
+  const Detector& d = *info_.detector;
+  const DetectionConfig& c = d.config();
+  resp->set_factor(c.factor);
+  resp->set_learn_seconds(c.learn_samples);
+  resp->set_sustain_seconds(c.sustain_s);
+  resp->set_hold_down_seconds(c.hold_down_s);
+  const int hour = local_hour(unix_now());
+  for (const std::string& name : info_.interface_names()) {
+    auto* i = resp->add_interfaces();
+    i->set_name(name);
+    i->set_hour(hour);
+    i->set_learned(d.learned(name, hour));
+    i->set_in_flood(d.in_flood(name));
+    const Rates now = d.rates(name).value_or(Rates{});
+    const Rates ewma = d.ewma(name).value_or(Rates{});
+    for (int v = 0; v < FG_TV_MAX; v++) {
+      const auto vec = static_cast<fg_traffic_vector>(v);
+      const BaselineCell b = d.baseline(name, hour, vec);
+      const Threshold1 t = d.threshold(name, hour, vec);
+      auto* o = i->add_vectors();
+      o->set_vector(fg_traffic_vector_name(vec));
+      o->set_packets_per_second(now.pps[v]);
+      o->set_bits_per_second(now.bps[v]);
+      o->set_ewma_packets_per_second(ewma.pps[v]);
+      o->set_baseline_packets_per_second(b.pps);
+      o->set_baseline_bits_per_second(b.bps);
+      o->set_baseline_seconds(b.samples);
+      o->set_threshold_packets_per_second(t.pps);
+      o->set_threshold_basis(t.basis);
+    }
+  }
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::OpenIncident(grpc::CallbackServerContext* ctx,
+                                                const v1::OpenIncidentRequest* req,
+                                                v1::OpenIncidentResponse* resp) {
+  if (!info_.incidents)
+    return finish(ctx, to_grpc(failed_precondition("incidents are not available")));
+  static const std::set<std::string> kTypes = {"",           "syn-flood",        "udp-flood",
+                                               "reflection", "icmp-flood",       "fragment-flood",
+                                               "volumetric", "application-flood"};
+  if (!kTypes.count(req->type()))
+    return finish(ctx, to_grpc(invalid_argument(
+                           "unknown attack type '" + req->type() +
+                           "'; use syn-flood, udp-flood, reflection, icmp-flood, fragment-flood, "
+                           "volumetric or application-flood, or leave it out")));
+  auto id = info_.incidents->open(req->type(), req->note(), caller_of(ctx, info_.peers));
+  if (!id.ok()) return finish(ctx, to_grpc(id.error()));
+  resp->set_id(*id);
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::AddIncidentNote(grpc::CallbackServerContext* ctx,
+                                                   const v1::AddIncidentNoteRequest* req,
+                                                   v1::AddIncidentNoteResponse* resp) {
+  auto id = incident_id(req->id());
+  if (!id.ok()) return finish(ctx, to_grpc(id.error()));
+  if (auto s = info_.incidents->note(*id, req->text(), caller_of(ctx, info_.peers)); !s)
+    return finish(ctx, to_grpc(s.error()));
+  resp->set_id(*id);
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::CheckIncidentItem(grpc::CallbackServerContext* ctx,
+                                                     const v1::CheckIncidentItemRequest* req,
+                                                     v1::CheckIncidentItemResponse* resp) {
+  auto id = incident_id(req->id());
+  if (!id.ok()) return finish(ctx, to_grpc(id.error()));
+  if (auto s = info_.incidents->check(*id, req->item(), req->note(), caller_of(ctx, info_.peers));
+      !s)
+    return finish(ctx, to_grpc(s.error()));
+  resp->set_id(*id);
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::CloseIncident(grpc::CallbackServerContext* ctx,
+                                                 const v1::CloseIncidentRequest* req,
+                                                 v1::CloseIncidentResponse* resp) {
+  if (!info_.incidents)
+    return finish(ctx, to_grpc(failed_precondition("incidents are not available")));
+  if (auto s = info_.incidents->close(req->id(), req->note(), caller_of(ctx, info_.peers)); !s)
+    return finish(ctx, to_grpc(s.error()));
+  resp->set_id(req->id());
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::ListIncidents(grpc::CallbackServerContext* ctx,
+                                                 const v1::ListIncidentsRequest* req,
+                                                 v1::ListIncidentsResponse* resp) {
+  if (!info_.incidents)
+    return finish(ctx, to_grpc(failed_precondition("incidents are not available")));
+  auto list = info_.incidents->list(req->limit() ? req->limit() : 50);
+  if (!list.ok()) return finish(ctx, to_grpc(list.error()));
+  for (const IncidentSummary& s : *list) {
+    auto* o = resp->add_incidents();
+    o->set_id(s.id);
+    o->set_opened_at(s.opened_at);
+    o->set_closed_at(s.closed_at);
+    o->set_type(s.type);
+    o->set_category(s.category);
+    o->set_opened_by(s.opened_by);
+    o->set_peak_packets_per_second(s.peak_pps);
+    o->set_peak_bits_per_second(s.peak_bps);
+  }
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::GetIncidentReport(grpc::CallbackServerContext* ctx,
+                                                     const v1::GetIncidentReportRequest* req,
+                                                     v1::GetIncidentReportResponse* resp) {
+  auto id = incident_id(req->id());
+  if (!id.ok()) return finish(ctx, to_grpc(id.error()));
+  auto text = info_.incidents->report(*id, req->format().empty() ? "md" : req->format());
+  if (!text.ok()) return finish(ctx, to_grpc(text.error()));
+  resp->set_id(*id);
+  resp->set_text(*text);
+  return finish(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* Service::PlanPlaybook(grpc::CallbackServerContext* ctx,
+                                                const v1::PlanPlaybookRequest* req,
+                                                v1::PlanPlaybookResponse* resp) {
+  if (!info_.incidents)
+    return finish(ctx, to_grpc(failed_precondition("incidents are not available")));
+  if (req->type().empty())
+    return finish(ctx, to_grpc(invalid_argument(
+                           "name an attack type: syn-flood, udp-flood, reflection, icmp-flood, "
+                           "fragment-flood")));
+  for (const std::string& s : info_.incidents->plan(req->type())) resp->add_steps(s);
+  resp->set_dry_run(info_.incidents_dry_run);
   return finish(ctx, grpc::Status::OK);
 }
 

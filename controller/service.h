@@ -9,10 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "detector.h"
 #include "diversion.h"
 #include "engine.h"
 #include "events.h"
 #include "floodgate/v1/floodgate.grpc.pb.h"
+#include "incidents.h"
 #include "peers.h"
 #include "preflight.h"
 #include "samples.h"
@@ -34,6 +36,11 @@ struct DaemonInfo {
   std::function<uint32_t()> sample_every;
   bool adopted = false;
   int64_t started_at = 0;
+  // Detection: the detector is driven by the ticker; readers take detector_mu.
+  const Detector* detector = nullptr;
+  std::mutex* detector_mu = nullptr;
+  Incidents* incidents = nullptr;
+  bool incidents_dry_run = false;  // playbook.dry_run
 };
 
 grpc::Status to_grpc(const Error& e);
@@ -97,6 +104,29 @@ class Service final : public v1::FloodgateService::CallbackService {
                                        v1::TopSourcesResponse*) override;
   grpc::ServerWriteReactor<v1::WatchEventsResponse>* WatchEvents(
       grpc::CallbackServerContext*, const v1::WatchEventsRequest*) override;
+  grpc::ServerUnaryReactor* GetBaseline(grpc::CallbackServerContext*, const v1::GetBaselineRequest*,
+                                        v1::GetBaselineResponse*) override;
+  grpc::ServerUnaryReactor* OpenIncident(grpc::CallbackServerContext*,
+                                         const v1::OpenIncidentRequest*,
+                                         v1::OpenIncidentResponse*) override;
+  grpc::ServerUnaryReactor* AddIncidentNote(grpc::CallbackServerContext*,
+                                            const v1::AddIncidentNoteRequest*,
+                                            v1::AddIncidentNoteResponse*) override;
+  grpc::ServerUnaryReactor* CheckIncidentItem(grpc::CallbackServerContext*,
+                                              const v1::CheckIncidentItemRequest*,
+                                              v1::CheckIncidentItemResponse*) override;
+  grpc::ServerUnaryReactor* CloseIncident(grpc::CallbackServerContext*,
+                                          const v1::CloseIncidentRequest*,
+                                          v1::CloseIncidentResponse*) override;
+  grpc::ServerUnaryReactor* ListIncidents(grpc::CallbackServerContext*,
+                                          const v1::ListIncidentsRequest*,
+                                          v1::ListIncidentsResponse*) override;
+  grpc::ServerUnaryReactor* GetIncidentReport(grpc::CallbackServerContext*,
+                                              const v1::GetIncidentReportRequest*,
+                                              v1::GetIncidentReportResponse*) override;
+  grpc::ServerUnaryReactor* PlanPlaybook(grpc::CallbackServerContext*,
+                                         const v1::PlanPlaybookRequest*,
+                                         v1::PlanPlaybookResponse*) override;
 
  private:
   Engine& engine_;
@@ -108,6 +138,8 @@ class Service final : public v1::FloodgateService::CallbackService {
     std::vector<Counters> per_interface;  // in interface_names order
   };
   CounterSample sample_now() const;
+  // 0 = the open incident; NOT_FOUND when none is open.
+  Result<int64_t> incident_id(int64_t requested) const;
   std::deque<CounterSample> history_;  // the last kRateWindow seconds, oldest first
 };
 

@@ -41,6 +41,37 @@ CREATE TABLE IF NOT EXISTS flowspec (
   expires_at INTEGER NOT NULL,
   PRIMARY KEY (rule, provider)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS baselines (
+  iface TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  vector INTEGER NOT NULL,
+  pps REAL NOT NULL,
+  bps REAL NOT NULL,
+  samples INTEGER NOT NULL,
+  PRIMARY KEY (iface, hour, vector)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS incidents (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  opened_at INTEGER NOT NULL,
+  closed_at INTEGER NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS timeline (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  incident INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checks (
+  incident INTEGER NOT NULL,
+  item TEXT NOT NULL,
+  checked_at INTEGER NOT NULL,
+  checked_by TEXT NOT NULL,
+  note TEXT NOT NULL,
+  PRIMARY KEY (incident, item)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -272,6 +303,132 @@ std::optional<std::string> Store::setting(const std::string& key) const {
   st.text(1, key);
   if (st && sqlite3_step(st.get()) == SQLITE_ROW) return st.col_text(0);
   return std::nullopt;
+}
+
+Status Store::put_baselines(const std::vector<BaselineRow>& rows) {
+  std::lock_guard lock(mu_);
+  if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
+  Stmt st(db_,
+          "INSERT OR REPLACE INTO baselines (iface, hour, vector, pps, bps, samples) "
+          "VALUES (?, ?, ?, ?, ?, ?)");
+  for (const BaselineRow& r : rows) {
+    st.text(1, r.iface);
+    st.int64(2, r.hour);
+    st.int64(3, r.vector);
+    sqlite3_bind_double(st.get(), 4, r.cell.pps);
+    sqlite3_bind_double(st.get(), 5, r.cell.bps);
+    st.int64(6, static_cast<int64_t>(r.cell.samples));
+    if (!st || sqlite3_step(st.get()) != SQLITE_DONE) {
+      const std::string msg = sqlite3_errmsg(db_);
+      (void)exec("ROLLBACK");
+      return internal_error("storing baselines failed: " + msg);
+    }
+    sqlite3_reset(st.get());
+  }
+  return exec("COMMIT");
+}
+
+Result<std::vector<BaselineRow>> Store::baselines() const {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "SELECT iface, hour, vector, pps, bps, samples FROM baselines");
+  if (!st) return internal_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  std::vector<BaselineRow> out;
+  while (sqlite3_step(st.get()) == SQLITE_ROW)
+    out.push_back({st.col_text(0),
+                   static_cast<int>(sqlite3_column_int64(st.get(), 1)),
+                   static_cast<int>(sqlite3_column_int64(st.get(), 2)),
+                   {sqlite3_column_double(st.get(), 3), sqlite3_column_double(st.get(), 4),
+                    static_cast<uint64_t>(sqlite3_column_int64(st.get(), 5))}});
+  return out;
+}
+
+Result<int64_t> Store::create_incident(int64_t opened_at, const std::string& data) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "INSERT INTO incidents (opened_at, closed_at, data) VALUES (?, 0, ?)");
+  st.int64(1, opened_at);
+  st.text(2, data);
+  if (!st || sqlite3_step(st.get()) != SQLITE_DONE)
+    return internal_error(std::string("storing an incident: ") + sqlite3_errmsg(db_));
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+}
+
+Status Store::update_incident(const IncidentRow& row) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "UPDATE incidents SET closed_at = ?, data = ? WHERE id = ?");
+  st.int64(1, row.closed_at);
+  st.text(2, row.data);
+  st.int64(3, row.id);
+  if (!st || sqlite3_step(st.get()) != SQLITE_DONE)
+    return internal_error(std::string("updating an incident: ") + sqlite3_errmsg(db_));
+  return Ok{};
+}
+
+Result<std::vector<IncidentRow>> Store::incidents(int64_t id, size_t limit) const {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "SELECT id, opened_at, closed_at, data FROM incidents WHERE ? = 0 OR id = ? "
+          "ORDER BY id DESC LIMIT ?");
+  st.int64(1, id);
+  st.int64(2, id);
+  st.int64(3, static_cast<int64_t>(limit));
+  if (!st) return internal_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  std::vector<IncidentRow> out;
+  while (sqlite3_step(st.get()) == SQLITE_ROW)
+    out.push_back({sqlite3_column_int64(st.get(), 0), sqlite3_column_int64(st.get(), 1),
+                   sqlite3_column_int64(st.get(), 2), st.col_text(3)});
+  return out;
+}
+
+Status Store::add_timeline(int64_t incident, const TimelineEntry& e) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "INSERT INTO timeline (incident, at, actor, kind, text) VALUES (?, ?, ?, ?, ?)");
+  st.int64(1, incident);
+  st.int64(2, e.at);
+  st.text(3, e.actor);
+  st.text(4, e.kind);
+  st.text(5, e.text);
+  if (!st || sqlite3_step(st.get()) != SQLITE_DONE)
+    return internal_error(std::string("writing the incident timeline: ") + sqlite3_errmsg(db_));
+  return Ok{};
+}
+
+Result<std::vector<TimelineEntry>> Store::timeline(int64_t incident) const {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "SELECT at, actor, kind, text FROM timeline WHERE incident = ? ORDER BY id");
+  st.int64(1, incident);
+  if (!st) return internal_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  std::vector<TimelineEntry> out;
+  while (sqlite3_step(st.get()) == SQLITE_ROW)
+    out.push_back(
+        {sqlite3_column_int64(st.get(), 0), st.col_text(1), st.col_text(2), st.col_text(3)});
+  return out;
+}
+
+Status Store::put_check(int64_t incident, const CheckRecord& c) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "INSERT OR REPLACE INTO checks (incident, item, checked_at, checked_by, note) "
+          "VALUES (?, ?, ?, ?, ?)");
+  st.int64(1, incident);
+  st.text(2, c.item);
+  st.int64(3, c.checked_at);
+  st.text(4, c.checked_by);
+  st.text(5, c.note);
+  if (!st || sqlite3_step(st.get()) != SQLITE_DONE)
+    return internal_error(std::string("storing a checklist item: ") + sqlite3_errmsg(db_));
+  return Ok{};
+}
+
+Result<std::vector<CheckRecord>> Store::checks(int64_t incident) const {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "SELECT item, checked_at, checked_by, note FROM checks WHERE incident = ?");
+  st.int64(1, incident);
+  if (!st) return internal_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  std::vector<CheckRecord> out;
+  while (sqlite3_step(st.get()) == SQLITE_ROW)
+    out.push_back(
+        {st.col_text(0), sqlite3_column_int64(st.get(), 1), st.col_text(2), st.col_text(3)});
+  return out;
 }
 
 Status Store::audit(const AuditRecord& r) {

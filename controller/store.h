@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "detector.h"
 #include "prefix.h"
 #include "result.h"
 
@@ -59,6 +60,29 @@ struct FlowRecord {
   int64_t expires_at = 0;  // FlowSpec rules always expire
 };
 
+// An incident: the columns the store indexes, the rest as a JSON document that the
+// incident manager owns (classification, peaks, what to restore, evidence files).
+struct IncidentRow {
+  int64_t id = 0;
+  int64_t opened_at = 0;
+  int64_t closed_at = 0;  // 0 = open
+  std::string data;       // JSON
+};
+
+struct TimelineEntry {
+  int64_t at = 0;
+  std::string actor;  // "floodgate" for the detector and playbook, else the caller
+  std::string kind;   // detection, classification, action, undo, note, check, notify, ...
+  std::string text;
+};
+
+struct CheckRecord {
+  std::string item;  // e.g. "A3.evidence"
+  int64_t checked_at = 0;
+  std::string checked_by;
+  std::string note;
+};
+
 class Store {
  public:
   // Creates the file (and its directory) when missing.
@@ -83,6 +107,19 @@ class Store {
 
   Status set_setting(const std::string& key, const std::string& value);
   std::optional<std::string> setting(const std::string& key) const;
+
+  // Replaces the stored baselines with these, in one transaction.
+  Status put_baselines(const std::vector<BaselineRow>& rows);
+  Result<std::vector<BaselineRow>> baselines() const;
+
+  Result<int64_t> create_incident(int64_t opened_at, const std::string& data);
+  Status update_incident(const IncidentRow& row);
+  // Newest first; `id` > 0: only that one.
+  Result<std::vector<IncidentRow>> incidents(int64_t id = 0, size_t limit = 100) const;
+  Status add_timeline(int64_t incident, const TimelineEntry& e);
+  Result<std::vector<TimelineEntry>> timeline(int64_t incident) const;
+  Status put_check(int64_t incident, const CheckRecord& c);
+  Result<std::vector<CheckRecord>> checks(int64_t incident) const;
 
   Status audit(const AuditRecord& r);
   Result<std::vector<AuditRecord>> audit_log(size_t last_n) const;

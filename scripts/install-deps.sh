@@ -9,7 +9,7 @@ packages=(
   libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
-  prometheus-cpp-dev libsqlite3-dev libpcap-dev
+  prometheus-cpp-dev libsqlite3-dev libpcap-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # run time, lab, tests and benchmarks
   iproute2 xdp-tools netsniff-ng nftables iptables procps util-linux openssl

@@ -209,6 +209,46 @@ TEST(Config, TheExampleFileIsValidAndMatchesTheDefaults) {
   EXPECT_EQ(std::memcmp(&c->datapath, &d, sizeof(d)), 0) << "example and defaults disagree";
   EXPECT_EQ(c->default_ttl_s, DaemonConfig{}.default_ttl_s);
   EXPECT_EQ(c->metrics_listen, DaemonConfig{}.metrics_listen);
+  const DetectionConfig dd;
+  EXPECT_EQ(c->detection.floor_pps, dd.floor_pps);
+  EXPECT_EQ(c->detection.factor, dd.factor);
+  EXPECT_EQ(c->detection.sustain_s, dd.sustain_s);
+  EXPECT_EQ(c->detection.hold_down_s, dd.hold_down_s);
+  EXPECT_EQ(c->detection.learn_samples, dd.learn_samples);
+  EXPECT_EQ(c->evidence_sample_every, DaemonConfig{}.evidence_sample_every);
+  const Playbook p = default_playbook();
+  ASSERT_EQ(c->playbook.steps.size(), p.steps.size());
+  for (const auto& [type, steps] : p.steps) {
+    ASSERT_EQ(c->playbook.steps.at(type).size(), steps.size()) << type;
+    for (size_t i = 0; i < steps.size(); i++) {
+      EXPECT_EQ(c->playbook.steps.at(type)[i].action, steps[i].action) << type;
+      EXPECT_EQ(c->playbook.steps.at(type)[i].min_share, steps[i].min_share) << type;
+    }
+  }
+}
+
+TEST(Config, DetectionAndPlaybookErrorsSayWhereAndWhat) {
+  auto bad = [](const std::string& text) {
+    auto c = parse_config(text, "t.toml");
+    return c.ok() ? std::string("accepted") : c.error().message;
+  };
+  EXPECT_NE(bad("[detection]\nfactor = 0.5\n")
+                .find("t.toml:2:10: detection.factor must be a "
+                      "number from 1"),
+            std::string::npos)
+      << bad("[detection]\nfactor = 0.5\n");
+  EXPECT_NE(
+      bad("[detection]\nfloor_pps = { sin = 5 }\n").find("unknown setting detection.floor_pps.sin"),
+      std::string::npos);
+  EXPECT_NE(bad("[playbook]\nsyn-flood = [{ action = \"nuke\" }]\n").find("action must be enforce"),
+            std::string::npos);
+  EXPECT_NE(bad("[playbook]\nsyn-flood = \"enforce\"\n").find("must be a list"), std::string::npos);
+  auto ok = parse_config("[detection]\nstatic_pps = { syn = 5000 }\n[playbook]\ndry_run = true\n",
+                         "t.toml");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->detection.static_pps[FG_TV_SYN], 5000);
+  EXPECT_TRUE(ok->playbook.dry_run);
+  EXPECT_EQ(ok->playbook.steps.count("syn-flood"), 1u) << "the defaults stay for unlisted types";
 }
 
 TEST(Preflight, AnEmptySetupFailsWithWhatToFix) {

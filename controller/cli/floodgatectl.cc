@@ -193,6 +193,39 @@ void print_stats(const v1::GetStatsResponse& r) {
   }
 }
 
+void print_baseline(const v1::GetBaselineResponse& r) {
+  std::printf(
+      "thresholds: %.1f x the baseline of this hour (never below the floor); a flood after "
+      "%u s above, over after %u s below\n",
+      r.factor(), r.sustain_seconds(), r.hold_down_seconds());
+  for (const auto& i : r.interfaces()) {
+    std::printf("\n%s, hour %02d: %s%s\n", i.name().c_str(), i.hour(),
+                i.learned() ? "baseline learned" : "still learning (the floors apply)",
+                i.in_flood() ? "  ** FLOOD **" : "");
+    std::printf("%-11s %10s %10s %10s %10s %12s %10s  %s\n", "VECTOR", "PKT/S", "EWMA", "BASE",
+                "BASE BIT/S", "LEARNED", "THRESHOLD", "FROM");
+    for (const auto& v : i.vectors()) {
+      const uint64_t learned = std::min<uint64_t>(v.baseline_seconds(), r.learn_seconds());
+      std::printf("%-11s %10s %10s %10s %10s %6llu/%-5u %10s  %s\n", v.vector().c_str(),
+                  human(v.packets_per_second()).c_str(), human(v.ewma_packets_per_second()).c_str(),
+                  human(v.baseline_packets_per_second()).c_str(),
+                  human(v.baseline_bits_per_second()).c_str(),
+                  static_cast<unsigned long long>(learned), r.learn_seconds(),
+                  human(v.threshold_packets_per_second()).c_str(), v.threshold_basis().c_str());
+    }
+  }
+}
+
+std::string local_time(int64_t unix_s) {
+  if (unix_s <= 0) return "-";
+  char buf[32];
+  std::tm t{};
+  const std::time_t tt = unix_s;
+  localtime_r(&tt, &t);
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &t);
+  return buf;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -333,6 +366,42 @@ int main(int argc, char** argv) {
   flowspec_del->add_option("rule", fs_words, "the rule's words")->required();
   auto* preflight = app.add_subcommand(
       "preflight", "check the preparation checklist (procedure art. 4): exit 1 if anything fails");
+  auto* baseline = app.add_subcommand(
+      "baseline", "traffic per vector, this hour's learned baseline and the flood thresholds");
+  auto* incident = app.add_subcommand(
+      "incident", "the incident record: open, note, check, close, list, show, report");
+  incident->require_subcommand(1);
+  int64_t inc_id = 0;
+  std::string inc_type, inc_text, inc_item, inc_format = "md", inc_out;
+  auto* inc_open = incident->add_subcommand(
+      "open", "open an incident by hand (the detector opens one by itself on a flood)");
+  inc_open->add_option("--type", inc_type,
+                       "syn-flood, udp-flood, reflection, icmp-flood, fragment-flood, "
+                       "volumetric, application-flood");
+  inc_open->add_option("--note", inc_text, "what you see, who reported it");
+  auto* inc_note = incident->add_subcommand("note", "add TEXT to the timeline (with your name)");
+  inc_note->add_option("text", inc_text, "what happened or was done")->required();
+  auto* inc_check = incident->add_subcommand(
+      "check", "tick a checklist item, e.g. `incident check backup` (see `incident show`)");
+  inc_check->add_option("item", inc_item, "item, e.g. A3.backup or backup")->required();
+  inc_check->add_option("--note", inc_text, "a note, e.g. the external report's number");
+  auto* inc_close = incident->add_subcommand(
+      "close", "undo the playbook's changes, withdraw diversion (after hold-down), close");
+  inc_close->add_option("--note", inc_text, "how it ended");
+  auto* inc_list = incident->add_subcommand("list", "incidents, newest first");
+  auto* inc_show = incident->add_subcommand("show", "one incident's report (Markdown)");
+  auto* inc_report = incident->add_subcommand("report", "the report: Markdown or JSON");
+  inc_report->add_option("--format", inc_format, "md or json")->capture_default_str();
+  inc_report->add_option("-o,--output", inc_out, "write to FILE instead of stdout");
+  for (auto* sc : {inc_note, inc_check, inc_close, inc_show, inc_report})
+    sc->add_option("--id", inc_id, "incident number (default: the open one)");
+  std::string pb_type;
+  bool pb_dry = false;
+  auto* playbook = app.add_subcommand(
+      "playbook", "show what the playbook would do now for an attack type (changes nothing)");
+  playbook->add_option("type", pb_type, "syn-flood, udp-flood, reflection, icmp-flood, ...")
+      ->required();
+  playbook->add_flag("--dry-run", pb_dry, "required: this command never changes anything");
   bool yes = false;
   auto* unload = app.add_subcommand("unload", "detach the filter everywhere and remove its maps");
   unload->add_flag("--yes", yes, "confirm: traffic will no longer be filtered");
@@ -765,6 +834,108 @@ int main(int argc, char** argv) {
     if ((rc = client.call(&S::RemoveBlackhole, req, &r))) return rc;
     if (o.json) return print_json(r), 0;
     print_announcements(r.announcements(), "withdrew");
+    return 0;
+  }
+  if (baseline->parsed()) {
+    v1::GetBaselineResponse r;
+    if ((rc = client.call(&S::GetBaseline, v1::GetBaselineRequest{}, &r))) return rc;
+    if (o.json) return print_json(r), 0;
+    print_baseline(r);
+    return 0;
+  }
+  if (playbook->parsed()) {
+    if (!pb_dry) {
+      std::cerr << "floodgatectl: the playbook runs by itself when the detector opens an "
+                   "incident; add --dry-run to see what it would do now\n";
+      return kExitUsage;
+    }
+    v1::PlanPlaybookRequest req;
+    req.set_type(pb_type);
+    v1::PlanPlaybookResponse r;
+    if ((rc = client.call(&S::PlanPlaybook, req, &r))) return rc;
+    if (o.json) return print_json(r), 0;
+    std::printf("playbook for %s (dry run, nothing changed)%s:\n", pb_type.c_str(),
+                r.dry_run() ? "; playbook.dry_run is on: incidents only record these" : "");
+    int n = 1;
+    for (const auto& step : r.steps()) std::printf("%2d. %s\n", n++, step.c_str());
+    return 0;
+  }
+  if (incident->parsed()) {
+    if (inc_open->parsed()) {
+      v1::OpenIncidentRequest req;
+      req.set_type(inc_type);
+      req.set_note(inc_text);
+      v1::OpenIncidentResponse r;
+      if ((rc = client.call(&S::OpenIncident, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      std::printf("incident #%lld opened; contacts are being notified\n",
+                  static_cast<long long>(r.id()));
+      return 0;
+    }
+    if (inc_note->parsed()) {
+      v1::AddIncidentNoteRequest req;
+      req.set_id(inc_id);
+      req.set_text(inc_text);
+      v1::AddIncidentNoteResponse r;
+      if ((rc = client.call(&S::AddIncidentNote, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      std::printf("noted on incident #%lld\n", static_cast<long long>(r.id()));
+      return 0;
+    }
+    if (inc_check->parsed()) {
+      v1::CheckIncidentItemRequest req;
+      req.set_id(inc_id);
+      req.set_item(inc_item);
+      req.set_note(inc_text);
+      v1::CheckIncidentItemResponse r;
+      if ((rc = client.call(&S::CheckIncidentItem, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      std::printf("checked %s on incident #%lld\n", inc_item.c_str(),
+                  static_cast<long long>(r.id()));
+      return 0;
+    }
+    if (inc_close->parsed()) {
+      v1::CloseIncidentRequest req;
+      req.set_id(inc_id);
+      req.set_note(inc_text);
+      v1::CloseIncidentResponse r;
+      if ((rc = client.call(&S::CloseIncident, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      std::printf("incident closed; pre-incident settings restored (see `incident show`)\n");
+      return 0;
+    }
+    if (inc_list->parsed()) {
+      v1::ListIncidentsResponse r;
+      if ((rc = client.call(&S::ListIncidents, v1::ListIncidentsRequest{}, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      std::printf("%-5s %-19s %-19s %-15s %-22s %9s %9s  %s\n", "ID", "OPENED", "CLOSED", "TYPE",
+                  "CATEGORY", "PEAK PPS", "PEAK BPS", "BY");
+      for (const auto& i : r.incidents())
+        std::printf("%-5lld %-19s %-19s %-15s %-22s %9s %9s  %s\n", static_cast<long long>(i.id()),
+                    local_time(i.opened_at()).c_str(),
+                    i.closed_at() ? local_time(i.closed_at()).c_str() : "OPEN", i.type().c_str(),
+                    i.category().c_str(), human(i.peak_packets_per_second()).c_str(),
+                    human(i.peak_bits_per_second()).c_str(), i.opened_by().c_str());
+      if (r.incidents().empty()) std::printf("(no incidents)\n");
+      return 0;
+    }
+    v1::GetIncidentReportRequest req;
+    req.set_id(inc_id);
+    req.set_format(inc_report->parsed() ? inc_format : "md");
+    v1::GetIncidentReportResponse r;
+    if ((rc = client.call(&S::GetIncidentReport, req, &r))) return rc;
+    if (o.json && !inc_report->parsed()) return print_json(r), 0;
+    if (!inc_out.empty()) {
+      std::ofstream out(inc_out);
+      if (!(out << r.text())) {
+        std::cerr << "floodgatectl: cannot write " << inc_out << "\n";
+        return kExitUsage;
+      }
+      std::printf("wrote the report of incident #%lld to %s\n", static_cast<long long>(r.id()),
+                  inc_out.c_str());
+      return 0;
+    }
+    std::fputs(r.text().c_str(), stdout);
     return 0;
   }
   if (unload->parsed()) {

@@ -1,0 +1,69 @@
+// pcap evidence with libpcap's dumper on a "dead" Ethernet handle.
+#include "evidence.h"
+
+#include <pcap/pcap.h>
+#include <time.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace floodgate {
+namespace {
+
+int64_t clock_ns(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+Status PcapWriter::open(const std::string& path) {
+  close();
+  std::lock_guard lock(mu_);
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  mono_to_real_ns_ = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+  pcap_ = pcap_open_dead(DLT_EN10MB, 65535);
+  if (!pcap_) return internal_error("pcap_open_dead failed");
+  dumper_ = std::filesystem::exists(path) ? pcap_dump_open_append(pcap_, path.c_str())
+                                          : pcap_dump_open(pcap_, path.c_str());
+  if (!dumper_) {
+    std::string err = pcap_geterr(pcap_);
+    pcap_close(pcap_);
+    pcap_ = nullptr;
+    return failed_precondition("cannot write " + path + ": " + err +
+                               " (check incidents.evidence_dir)");
+  }
+  packets_ = 0;
+  return Ok{};
+}
+
+void PcapWriter::write(const fg_sample& s) {
+  std::lock_guard lock(mu_);
+  if (!dumper_) return;
+  const int64_t real = static_cast<int64_t>(s.ts_ns) + mono_to_real_ns_;
+  pcap_pkthdr h{};
+  h.ts.tv_sec = real / 1'000'000'000;
+  h.ts.tv_usec = (real % 1'000'000'000) / 1000;
+  h.caplen = std::min<uint32_t>(s.cap_len, FG_SAMPLE_BYTES);
+  h.len = std::max(s.pkt_len, h.caplen);
+  pcap_dump(reinterpret_cast<u_char*>(dumper_), &h, s.data);
+  if (++packets_ % 64 == 0) pcap_dump_flush(dumper_);
+}
+
+void PcapWriter::close() {
+  std::lock_guard lock(mu_);
+  if (dumper_) pcap_dump_close(dumper_);
+  if (pcap_) pcap_close(pcap_);
+  dumper_ = nullptr;
+  pcap_ = nullptr;
+}
+
+uint64_t PcapWriter::packets() const {
+  std::lock_guard lock(mu_);
+  if (dumper_) pcap_dump_flush(dumper_);
+  return packets_;
+}
+
+}  // namespace floodgate
