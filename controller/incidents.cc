@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -315,9 +316,14 @@ std::vector<std::string> Incidents::on_detection(const DetectorEvent& e) {
   o.data["iface"] = e.iface;
   o.data["vector"] = fg_traffic_vector_name(cl.vector);
   o.data["detected_at"] = e.at;
+  o.data["detected_at_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
   for (int v = 0; v < FG_TV_MAX; v++) {
     const char* name = fg_traffic_vector_name(static_cast<fg_traffic_vector>(v));
     o.data["thresholds_pps"][name] = e.thresholds[v];
+    o.data["peak_pps"][name] = std::max(o.data["peak_pps"].value(name, 0.0), e.rates.pps[v]);
+    o.data["peak_bps"][name] = std::max(o.data["peak_bps"].value(name, 0.0), e.rates.bps[v]);
   }
   timeline(o.id, "floodgate", "detection", detected);
   timeline(o.id, "floodgate", "classification", cl.why);
@@ -688,6 +694,8 @@ Result<std::string> Incidents::report(int64_t id, const std::string& format) {
   for (const char* k : {"type", "category", "vector", "iface", "why", "opened_by", "closed_by"})
     r[k] = d.value(k, "");
   r["spoofed"] = d.value("spoofed", false);
+  r["detected_at"] = iso(d.value("detected_at", int64_t{0}));
+  r["detected_at_ms"] = d.value("detected_at_ms", int64_t{0});
   r["peak_pps"] = d.value("peak_pps", json::object());
   r["peak_bps"] = d.value("peak_bps", json::object());
   r["top_sources"] = d.value("sources", json::array());

@@ -451,6 +451,8 @@ TEST_F(DaemonTest, PreflightFailsAndSaysWhatToFix) {
   EXPECT_NE(out.find("FAIL  contacts"), std::string::npos) << out;
   EXPECT_NE(out.find("FAIL  scrubbing provider"), std::string::npos) << out;
   EXPECT_NE(out.find("PASS  metrics"), std::string::npos) << out;
+  EXPECT_NE(out.find("WARN  baseline"), std::string::npos) << out;
+  EXPECT_NE(out.find("not learned yet for this hour on " + lab_.if_b), std::string::npos) << out;
   EXPECT_NE(out.find("NOT READY"), std::string::npos) << out;
 }
 

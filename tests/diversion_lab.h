@@ -23,7 +23,9 @@ class DiversionLab {
  public:
   // connect_mode: the operator runs our gobgpd (started and configured here) and
   // floodgated only connects to its API; otherwise floodgated supervises its own.
-  explicit DiversionLab(const NetnsLab& lab, bool connect_mode = false) : lab_(lab) {
+  // `extra`: more daemon settings (its sections are appended to the diversion ones).
+  explicit DiversionLab(const NetnsLab& lab, bool connect_mode = false, DaemonOptions extra = {})
+      : lab_(lab) {
     in_netns(lab_.ns_a, [&] {
       auto p = GobgpProcess::start("/usr/bin/gobgpd", kApiPort, log_path());
       if (!p.ok()) throw std::runtime_error(p.error().message);
@@ -44,13 +46,13 @@ class DiversionLab {
           !ours.add_peer(NetnsLab::kAddrA, 65000, true).ok())
         return;
     }
-    DaemonOptions o;
+    DaemonOptions o = extra;
     o.sections =
-        std::string("[bgp]\nspeaker = \"") + (connect_mode ? "connect" : "supervise") +
-        "\"\nasn = 65001\nrouter_id = \"" + NetnsLab::kAddrB +
-        "\"\n[[providers]]\nname = \"scrubber\"\nneighbor = \"" + NetnsLab::kAddrA +
-        "\"\npeer_asn = 65000\ncommunities = [\"65000:100\"]\n" + "next_hop = \"" +
-        NetnsLab::kAddrB + "\"\nblackhole_community = \"65000:666\"\n" +
+        extra.sections + "\n" + std::string("[bgp]\nspeaker = \"") +
+        (connect_mode ? "connect" : "supervise") + "\"\nasn = 65001\nrouter_id = \"" +
+        NetnsLab::kAddrB + "\"\n[[providers]]\nname = \"scrubber\"\nneighbor = \"" +
+        NetnsLab::kAddrA + "\"\npeer_asn = 65000\ncommunities = [\"65000:100\"]\n" +
+        "next_hop = \"" + NetnsLab::kAddrB + "\"\nblackhole_community = \"65000:666\"\n" +
         "[[contacts]]\nname = \"NOC\"\nrole = \"network\"\nphone = \"+1 555 0100\"\n" +
         "[diversion]\nmax_announcements = 3\nhold_down_seconds = 3\nquiet_pps = 1000000\n" +
         "prefixes = [{ prefix = \"198.51.100.0/24\", min_length = 24, max_length = 24 }]\n";
