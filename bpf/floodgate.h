@@ -8,7 +8,7 @@
 
 /* Bumped whenever a map key/value or fg_config changes shape, so a daemon never adopts
  * pinned maps of another layout. */
-#define FG_LAYOUT_VERSION 3
+#define FG_LAYOUT_VERSION 4
 
 /* Why a packet got its verdict. One enum for BPF, daemon, API and metrics; the names
  * user space prints are in fg_reason_name() below. Reasons before FG_R_FIRST_DROP always
@@ -177,10 +177,10 @@ struct fg_portset {
 
 /* Counters are kept per interface slot: user space gives each attached interface a slot
  * 1..FG_MAX_IFACES in the ifslots map (indexed by ifindex < FG_MAX_IFINDEX); slot 0
- * counts any other. The stats key is slot * FG_R_MAX + reason. */
-#define FG_MAX_IFACES		   16
-#define FG_MAX_IFINDEX		   4096
-#define FG_STATS_KEY(slot, reason) ((slot)*FG_R_MAX + (reason))
+ * counts any other. The stats map holds one struct fg_slot_stats per slot, so the exit
+ * does one lookup for the verdict's counter and the traffic vectors together. */
+#define FG_MAX_IFACES  16
+#define FG_MAX_IFINDEX 4096
 
 /* Per-CPU counters per reason. "pass" and "drop" are what really happened to the
  * packet: in monitor mode a drop reason's packets are counted under pass (would-drop). */
@@ -209,6 +209,11 @@ enum fg_traffic_vector {
 struct fg_traffic {
 	__u64 packets[FG_TV_MAX];
 	__u64 bytes[FG_TV_MAX];
+};
+
+struct fg_slot_stats {
+	struct fg_counters reason[FG_R_MAX];
+	struct fg_traffic traffic;
 };
 
 /* One sampled packet in the events ring buffer: enough to write a pcap record. */

@@ -62,7 +62,7 @@ struct {
 	__type(value, struct fg_agg_state);
 } agg_state SEC(".maps");
 
-/* ifindex -> counter slot (see FG_STATS_KEY). */
+/* ifindex -> counter slot (see struct fg_slot_stats). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, FG_MAX_IFINDEX);
@@ -70,20 +70,13 @@ struct {
 	__type(value, __u32);
 } ifslots SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FG_STATS_KEY(FG_MAX_IFACES + 1, 0));
-	__type(key, __u32);
-	__type(value, struct fg_counters);
-} stats SEC(".maps");
-
-/* Per interface slot: what arrived, by traffic vector (struct fg_traffic). */
+/* Per interface slot: counters per reason and what arrived by traffic vector. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, FG_MAX_IFACES + 1);
 	__type(key, __u32);
-	__type(value, struct fg_traffic);
-} traffic SEC(".maps");
+	__type(value, struct fg_slot_stats);
+} stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -20,6 +20,13 @@ enum fg_frag {
 	FG_FRAG_NONFIRST, /* offset > 0: no L4 header */
 };
 
+/* Whether UDP's source port is in the reflection portset, once a stage has looked. */
+enum fg_refl {
+	FG_REFL_UNKNOWN = 0,
+	FG_REFL_NO,
+	FG_REFL_YES,
+};
+
 /* What the stages after parsing need to know about a packet. */
 struct fg_pkt {
 	struct fg_addr src;
@@ -30,8 +37,9 @@ struct fg_pkt {
 	__u8 l4proto; /* IPPROTO_* */
 	__u8 proto;   /* enum fg_proto */
 	__u8 is_v6;
-	__u8 frag; /* enum fg_frag */
-	__u8 syn;  /* TCP SYN without ACK */
+	__u8 frag;	 /* enum fg_frag */
+	__u8 syn;	 /* TCP SYN without ACK */
+	__u8 reflection; /* enum fg_refl, set by fg_check_reflection */
 };
 
 /* `end` is data_end, the bound the verifier knows; `limit` is where the IP packet ends

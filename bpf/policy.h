@@ -33,12 +33,13 @@ static __always_inline int fg_check_policy(const struct fg_pkt *pkt, const struc
 
 /* UDP from an amplification port (DNS, NTP, memcached...) is reflection, unless it is
  * addressed to a service this host offers (explicitly allowed UDP port). */
-static __always_inline int fg_check_reflection(const struct fg_pkt *pkt,
-					       const struct fg_config *cfg)
+static __always_inline int fg_check_reflection(struct fg_pkt *pkt, const struct fg_config *cfg)
 {
 	if (!cfg->reflection_on || pkt->proto != FG_PROTO_UDP || pkt->frag == FG_FRAG_NONFIRST)
 		return FG_NEXT;
-	if (!fg_portset_has(FG_PORTSET_REFLECTION, pkt->sport))
+	pkt->reflection =
+	    fg_portset_has(FG_PORTSET_REFLECTION, pkt->sport) ? FG_REFL_YES : FG_REFL_NO;
+	if (pkt->reflection == FG_REFL_NO)
 		return FG_NEXT;
 	if (fg_portset_has(FG_PORTSET(FG_PROTO_UDP, FG_PORTSET_ALLOW), pkt->dport))
 		return FG_NEXT;

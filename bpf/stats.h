@@ -45,14 +45,12 @@ static __always_inline void fg_sample(struct xdp_md *ctx, __u32 reason, __u32 le
 
 /* See enum fg_traffic_vector. Malformed packets count in the total only: their fields
  * may be half parsed. */
-static __always_inline void fg_count_traffic(__u32 slot, const struct fg_pkt *pkt, __u32 reason)
+static __always_inline void fg_count_traffic(struct fg_traffic *t, const struct fg_pkt *pkt,
+					     __u32 reason)
 {
-	struct fg_traffic *t = bpf_map_lookup_elem(&traffic, &slot);
 	__u32 len = pkt->len;
 	int vec = -1;
 
-	if (!t)
-		return;
 	t->packets[FG_TV_TOTAL]++;
 	t->bytes[FG_TV_TOTAL] += len;
 	if (reason == FG_R_MALFORMED || reason == FG_R_PASS_NON_IP)
@@ -69,7 +67,10 @@ static __always_inline void fg_count_traffic(__u32 slot, const struct fg_pkt *pk
 		return;
 	t->packets[vec]++;
 	t->bytes[vec] += len;
-	if (vec == FG_TV_UDP && fg_portset_has(FG_PORTSET_REFLECTION, pkt->sport)) {
+	/* The reflection stage has usually looked the port up already (pkt->reflection). */
+	if (vec == FG_TV_UDP && (pkt->reflection == FG_REFL_YES ||
+				 (pkt->reflection == FG_REFL_UNKNOWN &&
+				  fg_portset_has(FG_PORTSET_REFLECTION, pkt->sport)))) {
 		t->packets[FG_TV_REFLECTION]++;
 		t->bytes[FG_TV_REFLECTION] += len;
 	}
@@ -82,15 +83,16 @@ static __always_inline int fg_record(struct xdp_md *ctx, const struct fg_config 
 	__u32 ifindex = ctx->ingress_ifindex;
 	__u32 *slotp = bpf_map_lookup_elem(&ifslots, &ifindex); /* NULL past FG_MAX_IFINDEX */
 	__u32 slot = slotp && *slotp <= FG_MAX_IFACES ? *slotp : 0;
-	__u32 key = FG_STATS_KEY(slot, reason);
-	struct fg_counters *cnt = bpf_map_lookup_elem(&stats, &key);
+	struct fg_slot_stats *st = bpf_map_lookup_elem(&stats, &slot);
+	struct fg_counters *cnt;
 	__u32 len = pkt->len;
 	__u32 every;
 	__u64 seen;
 
-	fg_count_traffic(slot, pkt, reason);
-	if (!cnt)
+	if (!st || reason >= FG_R_MAX)
 		return verdict;
+	fg_count_traffic(&st->traffic, pkt, reason);
+	cnt = &st->reason[reason];
 	if (verdict == XDP_DROP) {
 		cnt->drop_packets++;
 		cnt->drop_bytes += len;

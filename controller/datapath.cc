@@ -288,17 +288,19 @@ void add_counters(fg_counters& to, const fg_counters& c) {
 
 }  // namespace
 
+// One lookup returns every CPU's fg_slot_stats for the slot (zeros when it fails).
+std::vector<fg_slot_stats> Datapath::slot_stats(uint32_t slot) const {
+  const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0 || slot > FG_MAX_IFACES) return {};
+  std::vector<fg_slot_stats> per_cpu(static_cast<size_t>(ncpu));
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.stats), &slot, per_cpu.data()) != 0) return {};
+  return per_cpu;
+}
+
 Counters Datapath::counters_for_slot(uint32_t slot) const {
   Counters total{};
-  const int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0 || slot > FG_MAX_IFACES) return total;
-  std::vector<fg_counters> per_cpu(static_cast<size_t>(ncpu));
-  const int fd = bpf_map__fd(skel_->maps.stats);
-  for (uint32_t r = 0; r < FG_R_MAX; r++) {
-    const uint32_t key = FG_STATS_KEY(slot, r);
-    if (bpf_map_lookup_elem(fd, &key, per_cpu.data()) != 0) continue;
-    for (const auto& c : per_cpu) add_counters(total[r], c);
-  }
+  for (const fg_slot_stats& st : slot_stats(slot))
+    for (uint32_t r = 0; r < FG_R_MAX; r++) add_counters(total[r], st.reason[r]);
   return total;
 }
 
@@ -313,15 +315,10 @@ Counters Datapath::counters() const {
 
 fg_traffic Datapath::traffic_for_slot(uint32_t slot) const {
   fg_traffic total{};
-  const int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0 || slot > FG_MAX_IFACES) return total;
-  std::vector<fg_traffic> per_cpu(static_cast<size_t>(ncpu));
-  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.traffic), &slot, per_cpu.data()) != 0)
-    return total;
-  for (const auto& t : per_cpu)
+  for (const fg_slot_stats& st : slot_stats(slot))
     for (int v = 0; v < FG_TV_MAX; v++) {
-      total.packets[v] += t.packets[v];
-      total.bytes[v] += t.bytes[v];
+      total.packets[v] += st.traffic.packets[v];
+      total.bytes[v] += st.traffic.bytes[v];
     }
   return total;
 }

@@ -165,6 +165,7 @@ class Datapath : public DataPlane {
   Status remove_prefix(fg_list list, const Prefix& p);
   Status write_lens(fg_list list, bool v6);
   Status rebuild_lens();  // from the maps' contents, after adopting them
+  std::vector<fg_slot_stats> slot_stats(uint32_t slot) const;  // per CPU
 
   ::floodgate_bpf* skel_;
   std::array<PrefixLens, FG_LENS_MAX> lens_;  // by FG_LENS_INDEX(list, v6)
