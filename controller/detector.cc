@@ -108,6 +108,12 @@ bool Detector::in_flood(const std::string& name) const {
   return it != ifaces_.end() && it->second.flood;
 }
 
+void Detector::resume_flood(const std::string& name) {
+  Iface& f = iface(name);
+  f.flood = true;
+  f.below = 0;
+}
+
 std::vector<DetectorEvent> Detector::tick(
     int64_t now_unix, int hour, double dt_s,
     const std::vector<std::pair<std::string, fg_traffic>>& counters) {

@@ -87,6 +87,9 @@ class Detector {
   std::optional<Rates> rates(const std::string& iface) const;
   std::optional<Rates> ewma(const std::string& iface) const;
   bool in_flood(const std::string& iface) const;
+  // After a restart with an incident still open: treat `iface` as flooded, so the end of
+  // the flood (hold-down below every threshold) is still reported.
+  void resume_flood(const std::string& iface);
   const DetectionConfig& config() const { return cfg_; }
 
  private:

@@ -267,7 +267,12 @@ int run(const DaemonConfig& cfg) {
   };
   Incidents incidents(cfg, **store, engine, &diversion, top, info.sample_every, info.preflight);
   incidents.start(unix_now());
-  if (auto id = incidents.open_id()) spdlog::warn("incident #{} is open", *id);
+  if (auto id = incidents.open_id()) {
+    spdlog::warn("incident #{} is open", *id);
+    // It closes when its flood is over, even if that happened while we were down.
+    if (const std::string iface = incidents.open_iface(); !iface.empty())
+      detector.resume_flood(iface);
+  }
   info.detector = &detector;
   info.detector_mu = &detector_mu;
   info.incidents = &incidents;

@@ -150,6 +150,11 @@ std::optional<int64_t> Incidents::open_id() const {
   return open_ ? std::optional<int64_t>(open_->id) : std::nullopt;
 }
 
+std::string Incidents::open_iface() const {
+  std::lock_guard lock(mu_);
+  return open_ ? open_->data.value("iface", "") : "";
+}
+
 void Incidents::timeline(int64_t id, const std::string& actor, const std::string& kind,
                          const std::string& text) {
   (void)store_.add_timeline(id, {unix_now(), actor, kind, text});
@@ -364,6 +369,7 @@ void Incidents::tick(int64_t now_unix, const std::vector<std::pair<std::string, 
   if (!o.sources_done && now_unix >= o.sources_at) {
     classify_sources(now_unix);
     run_playbook(true);
+    save_locked();  // what to undo must survive a crash
   }
   if (now_unix - o.last_save >= 5) save_locked();
 }

@@ -68,6 +68,8 @@ class Incidents {
   // What the playbook would do for `type` now, one line per step, nothing done.
   std::vector<std::string> plan(const std::string& type);
   std::optional<int64_t> open_id() const;
+  // The interface the open incident's flood was detected on ("" = none or by hand).
+  std::string open_iface() const;
 
  private:
   struct Open;  // the open incident's live state

@@ -65,7 +65,7 @@ void Notifier::run() {
 
 Delivery Notifier::post(const Target& t, const Notification& n) const {
   Delivery d{n.incident, n.what, "webhook " + t.name + " (" + t.webhook + ")"};
-  for (uint32_t attempt = 0; attempt <= retries_; attempt++) {
+  for (uint32_t attempt = 0; attempt <= retries_ && !(attempt && stopping_); attempt++) {
     if (attempt) std::this_thread::sleep_for(backoff(static_cast<int>(attempt)));
     d.attempts = static_cast<int>(attempt) + 1;
     CURL* c = curl_easy_init();
@@ -99,7 +99,7 @@ Delivery Notifier::post(const Target& t, const Notification& n) const {
 
 Delivery Notifier::hook(const Notification& n) const {
   Delivery d{n.incident, n.what, "hook " + hook_};
-  for (uint32_t attempt = 0; attempt <= retries_; attempt++) {
+  for (uint32_t attempt = 0; attempt <= retries_ && !(attempt && stopping_); attempt++) {
     if (attempt) std::this_thread::sleep_for(backoff(static_cast<int>(attempt)));
     d.attempts = static_cast<int>(attempt) + 1;
     int in[2];

@@ -3,6 +3,7 @@
 // dead endpoint never delays mitigation; every outcome is reported back.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -38,7 +39,7 @@ class Notifier {
   // `done` is called on the worker thread once per target and notification.
   Notifier(std::vector<Target> targets, std::string hook_command, uint32_t retries,
            std::function<void(const Delivery&)> done);
-  ~Notifier();  // sends what is queued (bounded by the retries), then stops
+  ~Notifier();  // sends what is queued (one attempt each), then stops
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
 
@@ -57,7 +58,7 @@ class Notifier {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Notification> queue_;
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};  // then one attempt each, no retries: stop promptly
   std::thread worker_;
 };
 

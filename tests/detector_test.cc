@@ -107,6 +107,18 @@ TEST(Detector, BaselinesSurviveARestartThroughRows) {
   EXPECT_DOUBLE_EQ(b.threshold("eth0", 10, FG_TV_TOTAL).pps, 3000);
 }
 
+TEST(Detector, AResumedFloodEndsAfterTheHoldDown) {
+  Detector d(small());
+  Feeder f(d);
+  f.run(5, quiet());
+  d.resume_flood("eth0");  // a restart with an incident open
+  EXPECT_TRUE(d.in_flood("eth0"));
+  EXPECT_TRUE(f.run(2, quiet()).empty());
+  auto ev = f.run(1, quiet());
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, DetectorEvent::kEnd);
+}
+
 TEST(Detector, DisabledLearnsButNeverDeclares) {
   DetectionConfig c = small();
   c.enabled = false;

@@ -458,6 +458,34 @@ TEST_F(IncidentTest, UdpFloodFillingTheLinkIsDivertedAndWithdrawnAfterRecovery) 
       << report(id).dump(2) << daemon_->log();
 }
 
+TEST_F(IncidentTest, ACrashDuringAnIncidentLosesNothingAndItStillClosesWhenTheFloodEnds) {
+  start_plain();
+  learn_baseline();
+  std::thread t;
+  const int64_t id =
+      detect(heavy("tcp(sp=drnd(), dp=8080, seq=drnd(), syn, win=1024)"), "syn-flood", &t, 8);
+  ASSERT_GT(id, 0);
+  // Let the deferred block_top run, then kill -9 in the middle of the flood.
+  ASSERT_TRUE(eventually([&] { return timeline_has(report(id), "action", "block_top: did"); },
+                         std::chrono::seconds(5)));
+  const uint64_t captured = report(id)["evidence"].value("packets", uint64_t{0});
+  daemon_->kill_daemon(SIGKILL);
+  ASSERT_TRUE(daemon_->start());
+  auto inc = open_incident();
+  ASSERT_TRUE(inc.has_value()) << "the incident is still open after the restart";
+  EXPECT_EQ(inc->id(), id);
+  EXPECT_EQ(mode(), v1::MODE_ENFORCE) << "the playbook's enforce survives the restart";
+  t.join();
+  const json rep = wait_closed(id);
+  EXPECT_TRUE(timeline_has(rep, "restart", "floodgated restarted"));
+  EXPECT_TRUE(timeline_has(rep, "undo", "back to monitor mode"));
+  EXPECT_TRUE(timeline_has(rep, "undo", "lifted the playbook's blocks"));
+  EXPECT_EQ(mode(), v1::MODE_MONITOR);
+  const PcapContents pc = read_pcap(rep["evidence"]["pcap"].get<std::string>());
+  EXPECT_GE(pc.packets, captured) << "evidence captured before the crash is kept";
+  EXPECT_GT(pc.syn, 100u);
+}
+
 TEST_F(IncidentTest, OperatorsOpenNoteCheckAndCloseByHand) {
   start_plain();
   std::string out;
