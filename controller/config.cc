@@ -471,7 +471,8 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
     if (!r.finish()) return *r.error;
   }
   if (const toml::table* pb = section("playbook")) {
-    static const std::set<std::string> kActions = {"enforce", "tighten", "block_top", "divert"};
+    static const std::set<std::string> kActions = {"enforce", "tighten",  "block_top",
+                                                   "divert",  "flowspec", "rtbh"};
     for (const auto& [k, v] : *pb) {
       const std::string type(k.str());
       if (type == "dry_run") {
@@ -504,7 +505,8 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
         if (!r.finish()) return *r.error;
         if (!kActions.count(st.action))
           return invalid_argument(where(origin, e.source()) + ": playbook." + type +
-                                  ": action must be enforce, tighten, block_top or divert");
+                                  ": action must be enforce, tighten, block_top, divert, "
+                                  "flowspec or rtbh");
         steps.push_back(st);
       }
       c.playbook.steps[type] = std::move(steps);
@@ -531,9 +533,11 @@ Playbook default_playbook() {
   const PlaybookStep block_top{"block_top", true, 0.5, 10, 600};
   PlaybookStep divert{"divert"};
   divert.min_share = 0.8;
+  PlaybookStep flowspec{"flowspec", false};  // listed, off: upstream filtering is a contract
+  flowspec.ttl_s = 3600;
   p.steps["syn-flood"] = {enforce, tighten, block_top};
-  p.steps["udp-flood"] = {enforce, tighten, block_top, divert};
-  p.steps["reflection"] = {enforce, divert};
+  p.steps["udp-flood"] = {enforce, tighten, block_top, divert, flowspec};
+  p.steps["reflection"] = {enforce, divert, flowspec};
   p.steps["icmp-flood"] = {enforce, tighten, block_top};
   p.steps["fragment-flood"] = {enforce, divert};
   p.steps["default"] = {enforce, divert};

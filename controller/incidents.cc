@@ -59,6 +59,11 @@ std::vector<fg_vector> limits_of(const std::string& type) {
   return {};
 }
 
+// Steps that name sources or destinations wait for the samples (kSourceWindowS).
+bool needs_sources(const std::string& action) {
+  return action == "block_top" || action == "flowspec" || action == "rtbh";
+}
+
 const char* vector_limit_name(fg_vector v) {
   switch (v) {
     case FG_VEC_SYN:
@@ -383,8 +388,16 @@ void Incidents::classify_sources(int64_t now) {
   for (const TopSource& t : sum.top_sources)
     sources.push_back({{"source", t.source}, {"samples", t.samples}});
   for (const auto& [port, n] : sum.top_ports) ports.push_back({{"port", port}, {"samples", n}});
+  json dests = json::array(), sports = json::array();
+  for (const auto& [host, n] : sum.top_destinations)
+    dests.push_back({{"destination", host}, {"samples", n}});
+  for (const auto& [port, n] : sum.top_source_ports)
+    sports.push_back({{"port", port}, {"samples", n}});
   o.data["sources"] = sources;
   o.data["ports"] = ports;
+  o.data["destinations"] = dests;
+  o.data["source_ports"] = sports;
+  o.data["protocol"] = sum.top_protocol;
   o.data["samples"] = sum.samples;
   o.data["distinct_sources"] = sum.distinct_sources;
   o.data["spoofed"] = c.spoofed;
@@ -408,7 +421,7 @@ void Incidents::run_playbook(bool with_sources) {
   if (it == cfg_.playbook.steps.end()) return;
   bool acted = false;
   for (const PlaybookStep& s : it->second) {
-    if ((s.action == "block_top") != with_sources) continue;
+    if (needs_sources(s.action) != with_sources) continue;
     const std::string text = run_step(s, cfg_.playbook.dry_run, o.data, o.id);
     const bool done = text.rfind("did: ", 0) == 0;
     acted |= done;
@@ -421,6 +434,7 @@ void Incidents::run_playbook(bool with_sources) {
 }
 
 std::string Incidents::run_step(const PlaybookStep& s, bool dry, json& data, int64_t id) {
+  if (s.action == "flowspec" || s.action == "rtbh") return upstream_step(s, dry, data, id);
   if (!s.on) return "off in the playbook";
   const Caller by{"floodgate playbook (incident #" + std::to_string(id) + ")", std::nullopt};
   const std::string type = data.value("type", "");
@@ -525,6 +539,63 @@ std::string Incidents::run_step(const PlaybookStep& s, bool dry, json& data, int
   return "unknown action";
 }
 
+// FlowSpec (RFC 8955) or RTBH (RFC 7999) toward the provider, for the attacked host (the
+// top destination in the samples) or, for FlowSpec, the divertable prefix holding it.
+std::string Incidents::upstream_step(const PlaybookStep& s, bool dry, json& data, int64_t id) {
+  if (!diversion_ || cfg_.bgp_speaker == "off" || cfg_.divertable.empty() || cfg_.providers.empty())
+    return "no provider configured for " + s.action + " ([bgp], [[providers]], [diversion])";
+  const Caller by{"floodgate playbook (incident #" + std::to_string(id) + ")", std::nullopt};
+  const std::string type = data.value("type", "");
+  std::string target;
+  for (const json& d : data.value("destinations", json::array())) {
+    target = d.value("destination", "");
+    break;
+  }
+  if (target.empty()) return "no attacked destination in the samples yet";
+  const std::string reason = "incident #" + std::to_string(id) + ": " + type;
+  if (s.action == "rtbh") {
+    const std::string host = target.substr(0, target.find('/'));
+    if (dry) return "would blackhole " + host + " upstream for " + duration(s.ttl_s);
+    auto r = diversion_->blackhole(host, s.ttl_s, "", reason, by);
+    if (!r.ok()) return "FAILED: " + r.error().message;
+    data["undo"]["blackholes"].push_back(host);
+    return "did: blackholed " + host + " upstream (RFC 7999) for " + duration(s.ttl_s);
+  }
+  // The rule: the attack's protocol and its signature port(s); discard.
+  std::string match;
+  if (type == "syn-flood") match = " proto tcp";
+  if (type == "udp-flood" || type == "reflection") match = " proto udp";
+  if (type == "icmp-flood") match = " proto icmp";
+  if (type == "reflection") {
+    std::string ports;
+    for (const json& p : data.value("source_ports", json::array()))
+      if (std::find(cfg_.reflection_ports.begin(), cfg_.reflection_ports.end(),
+                    p.value("port", 0)) != cfg_.reflection_ports.end())
+        ports += (ports.empty() ? "" : ",") + std::to_string(p.value("port", 0));
+    if (!ports.empty()) match += " sport " + ports;
+  } else if ((type == "syn-flood" || type == "udp-flood") &&
+             !data.value("ports", json::array()).empty()) {
+    match += " dport " + std::to_string(data["ports"][0].value("port", 0));
+  }
+  if (match.empty()) return "no FlowSpec match for " + type;
+  std::vector<std::string> dsts = {target};
+  for (const DivertablePrefix& d : cfg_.divertable) dsts.push_back(d.prefix.str());
+  std::string last_error;
+  for (const std::string& dst : dsts) {
+    const std::string rule = "dst " + dst + match + " rate 0";
+    if (dry)
+      return "would ask the provider to discard " + rule +
+             " (first of: the attacked host, then the divertable prefixes)";
+    auto r = diversion_->add_flow(rule, s.ttl_s, "", reason, by);
+    if (r.ok()) {
+      data["undo"]["flows"].push_back(r->front().rule);
+      return "did: FlowSpec discard " + r->front().rule + " for " + duration(s.ttl_s);
+    }
+    last_error = r.error().message;
+  }
+  return "FAILED: " + last_error;
+}
+
 std::vector<std::string> Incidents::plan(const std::string& type) {
   std::lock_guard lock(mu_);
   json data = open_ ? open_->data : json{{"type", type}};
@@ -538,7 +609,7 @@ std::vector<std::string> Incidents::plan(const std::string& type) {
   if (fallback) out.push_back("(no playbook for " + type + ": the default one)");
   for (const PlaybookStep& s : it->second) {
     std::string text = run_step(s, true, data, id);
-    if (s.action == "block_top" && !data.contains("sources"))
+    if (needs_sources(s.action) && !data.contains("sources"))
       text += " (names the top sources 2 s after detection, from the samples)";
     out.push_back(s.action + ": " + text);
   }
@@ -626,6 +697,20 @@ void Incidents::close_locked(int64_t now, const std::string& note, const Caller&
              lifted.empty() ? "the playbook's blocks had already expired"
                             : "lifted the playbook's blocks: " + lifted);
     restored += "blocks; ";
+  }
+  if (o.data.contains("undo") && diversion_) {
+    for (const json& f : o.data["undo"].value("flows", json::array())) {
+      auto r = diversion_->remove_flow(f.get<std::string>(), by);
+      timeline(o.id, by.who, "undo",
+               r.ok() ? "FlowSpec rule withdrawn: " + f.get<std::string>()
+                      : "FlowSpec rule " + f.get<std::string>() + ": " + r.error().message);
+    }
+    for (const json& h : o.data["undo"].value("blackholes", json::array())) {
+      auto r = diversion_->remove_blackhole(h.get<std::string>(), by);
+      timeline(o.id, by.who, "undo",
+               r.ok() ? "blackhole withdrawn: " + h.get<std::string>()
+                      : "blackhole " + h.get<std::string>() + ": " + r.error().message);
+    }
   }
   const bool diverted = o.data.contains("undo") && o.data["undo"].value("diverted", false);
   if (diverted && diversion_) {

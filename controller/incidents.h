@@ -87,6 +87,7 @@ class Incidents {
   void run_playbook(bool with_sources);
   // One step; the text starts with "did: " when something was changed.
   std::string run_step(const PlaybookStep& s, bool dry, json& data, int64_t id);
+  std::string upstream_step(const PlaybookStep& s, bool dry, json& data, int64_t id);
   void classify_sources(int64_t now);
   void evidence_on(int64_t id);
   void evidence_off();

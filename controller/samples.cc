@@ -42,6 +42,8 @@ std::optional<SampleInfo> parse_sample(const fg_sample& s) {
     info.source.len = 32;
     info.source.addr.w[2] = htonl(0xffff);
     std::memcpy(&info.source.addr.w[3], p + off + 12, 4);
+    info.destination = info.source;
+    std::memcpy(&info.destination.addr.w[3], p + off + 16, 4);
     l4 = off + ihl;
   } else if (proto == 0x86dd) {
     if (n < off + 40) return std::nullopt;
@@ -49,12 +51,17 @@ std::optional<SampleInfo> parse_sample(const fg_sample& s) {
     info.source.v4 = false;
     info.source.len = 128;
     std::memcpy(info.source.addr.w, p + off + 8, 16);
+    info.destination = info.source;
+    std::memcpy(info.destination.addr.w, p + off + 24, 16);
     l4 = off + 40;
   } else {
     return std::nullopt;
   }
   const bool has_ports = info.l4proto == IPPROTO_TCP || info.l4proto == IPPROTO_UDP;
-  if (first_fragment && has_ports && n >= l4 + 4) info.dport = be16(p + l4 + 2);
+  if (first_fragment && has_ports && n >= l4 + 4) {
+    info.sport = be16(p + l4);
+    info.dport = be16(p + l4 + 2);
+  }
   return info;
 }
 
@@ -77,7 +84,9 @@ SampleSummary TopTalkers::summary(size_t limit, uint32_t sample_every, Clock::ti
     std::map<uint16_t, uint64_t> ports;
   };
   std::unordered_map<std::string, Acc> by_source;
-  std::map<uint16_t, uint64_t> all_ports;
+  std::map<uint16_t, uint64_t> all_ports, all_sports;
+  std::map<std::string, uint64_t> dests;
+  std::map<uint8_t, uint64_t> protos;
   SampleSummary sum;
   {
     std::lock_guard lock(mu_);
@@ -86,6 +95,9 @@ SampleSummary TopTalkers::summary(size_t limit, uint32_t sample_every, Clock::ti
       if (s.reason < min_reason) continue;
       sum.samples++;
       if (s.dport) all_ports[s.dport]++;
+      if (s.sport) all_sports[s.sport]++;
+      dests[s.destination.str()]++;
+      protos[s.l4proto]++;
       std::string key(reinterpret_cast<const char*>(s.source.addr.w), sizeof(s.source.addr.w));
       Acc& a = by_source[key];
       if (a.t.samples == 0) {
@@ -116,10 +128,18 @@ SampleSummary TopTalkers::summary(size_t limit, uint32_t sample_every, Clock::ti
     return x.samples != y.samples ? x.samples > y.samples : x.source < y.source;
   });
   if (out.size() > limit) out.resize(limit);
-  sum.top_ports.assign(all_ports.begin(), all_ports.end());
-  std::stable_sort(sum.top_ports.begin(), sum.top_ports.end(),
-                   [](const auto& x, const auto& y) { return x.second > y.second; });
-  if (sum.top_ports.size() > limit) sum.top_ports.resize(limit);
+  const auto ranked = [limit](auto& out, const auto& counts) {
+    out.assign(counts.begin(), counts.end());
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto& x, const auto& y) { return x.second > y.second; });
+    if (out.size() > limit) out.resize(limit);
+  };
+  ranked(sum.top_ports, all_ports);
+  ranked(sum.top_source_ports, all_sports);
+  ranked(sum.top_destinations, dests);
+  std::vector<std::pair<uint8_t, uint64_t>> p;
+  ranked(p, protos);
+  if (!p.empty()) sum.top_protocol = p[0].first;
   return sum;
 }
 

@@ -17,8 +17,10 @@ namespace floodgate {
 
 struct SampleInfo {
   Prefix source;        // host prefix
+  Prefix destination;   // host prefix
   uint8_t l4proto = 0;  // IPPROTO_*
-  uint16_t dport = 0;   // 0 when unknown (fragments, other protocols)
+  uint16_t sport = 0;   // 0 when unknown (fragments, other protocols)
+  uint16_t dport = 0;
   uint32_t reason = 0;  // enum fg_reason
   uint32_t bytes = 0;   // original length
 };
@@ -42,6 +44,9 @@ struct SampleSummary {
   uint64_t distinct_sources = 0;
   std::vector<TopSource> top_sources;                    // most samples first
   std::vector<std::pair<uint16_t, uint64_t>> top_ports;  // destination port, samples
+  std::vector<std::pair<uint16_t, uint64_t>> top_source_ports;
+  std::vector<std::pair<std::string, uint64_t>> top_destinations;  // host, samples
+  uint8_t top_protocol = 0;                                        // IPPROTO_*
 };
 
 // Keeps the samples of the last `window` and ranks their sources. Thread-safe.

@@ -172,8 +172,10 @@ class IncidentTest : public ::testing::Test {
     ASSERT_TRUE(plain_->start());
     daemon_ = plain_.get();
   }
-  void start_with_bgp() {
-    div_ = std::make_unique<DiversionLab>(lab_, false, options());
+  void start_with_bgp(const std::string& extra_sections = "") {
+    DaemonOptions o = options();
+    o.sections += extra_sections;
+    div_ = std::make_unique<DiversionLab>(lab_, false, o);
     ASSERT_TRUE(div_->ok()) << (div_->daemon ? div_->daemon->log() : "");
     daemon_ = div_->daemon.get();
   }
@@ -430,7 +432,9 @@ TEST_F(IncidentTest, ReflectionFromDnsAndNtpPortsIsClassifiedAndDropped) {
 }
 
 TEST_F(IncidentTest, UdpFloodFillingTheLinkIsDivertedAndWithdrawnAfterRecovery) {
-  start_with_bgp();
+  start_with_bgp(
+      "[playbook]\nudp-flood = [{ action = \"enforce\" }, { action = \"divert\", min_share = "
+      "0.8 }, { action = \"flowspec\", ttl_seconds = 600 }]\n");
   learn_baseline();
   std::thread t;
   const int64_t id =
@@ -440,10 +444,21 @@ TEST_F(IncidentTest, UdpFloodFillingTheLinkIsDivertedAndWithdrawnAfterRecovery) 
                          std::chrono::seconds(5)))
       << "the playbook diverts when bits/s exceed 80% of link_mbps\n"
       << daemon_->log();
+  // FlowSpec: the attacked host is outside the divertable prefixes, so the rule names the
+  // prefix; the protocol and port come from the samples.
+  const FlowRule discard = *parse_flow_rule("dst 198.51.100.0/24 proto 17 dport 9 rate 0");
+  const auto provider_has_rule = [&] {
+    auto rib = div_->provider->flowspec_rib();
+    return rib.ok() && std::find(rib->begin(), rib->end(), discard) != rib->end();
+  };
+  EXPECT_TRUE(eventually(provider_has_rule, std::chrono::seconds(6))) << daemon_->log();
   t.join();
   const json rep = wait_closed(id);
   EXPECT_TRUE(timeline_has(rep, "action", "divert: did: diverted 198.51.100.0/24 to scrubber"))
       << rep.dump(2);
+  EXPECT_TRUE(timeline_has(rep, "action", "flowspec: did: FlowSpec discard"));
+  EXPECT_TRUE(timeline_has(rep, "undo", "FlowSpec rule withdrawn"));
+  EXPECT_TRUE(eventually([&] { return !provider_has_rule(); }, std::chrono::seconds(5)));
   EXPECT_TRUE(timeline_has(rep, "undo", "diversion: withdrawal requested"));
   // Withdrawn after the diversion hold-down (3 s here), and the checklist says so.
   EXPECT_TRUE(eventually([&] { return div_->provider_rib().empty(); }, std::chrono::seconds(10)));
