@@ -303,6 +303,21 @@ int run(const DaemonConfig& cfg) {
       const DiversionStatus st = diversion.status();
       return st.announcements.size() + st.flows.size();
     };
+    src.traffic = [&] {
+      std::vector<MetricsSource::VectorRate> v;
+      std::lock_guard lock(detector_mu);
+      const int hour = local_hour(unix_now());
+      for (const std::string& name : cfg.interfaces) {
+        const Rates r = detector.rates(name).value_or(Rates{});
+        for (int i = 0; i < FG_TV_MAX; i++) {
+          const auto vec = static_cast<fg_traffic_vector>(i);
+          v.push_back({name, fg_traffic_vector_name(vec), r.pps[i], r.bps[i],
+                       detector.threshold(name, hour, vec).pps});
+        }
+      }
+      return v;
+    };
+    src.incident_open = [&] { return incidents.open_id().has_value(); };
     auto m = MetricsServer::start(cfg.metrics_listen, std::move(src));
     if (!m.ok()) return spdlog::error("{}", m.error().message), 1;
     metrics = std::move(*m);

@@ -92,7 +92,37 @@ class Collector : public prometheus::Collectable {
     ClientMetric an;
     an.gauge.value = s_.announcements ? static_cast<double>(s_.announcements()) : 0;
     announced.metric.push_back(an);
-    return {packets, bytes, lost, rules, enforce, attached, bgp, announced};
+    MetricFamily pps{"floodgate_traffic_packets_per_second",
+                     "What arrived in the last second, per interface and vector",
+                     MetricType::Gauge,
+                     {}};
+    MetricFamily bps{"floodgate_traffic_bits_per_second",
+                     "What arrived in the last second, per interface and vector",
+                     MetricType::Gauge,
+                     {}};
+    MetricFamily thr{"floodgate_flood_threshold_packets_per_second",
+                     "The detector's threshold per interface and vector (baseline x factor, or "
+                     "the floor, or static)",
+                     MetricType::Gauge,
+                     {}};
+    if (s_.traffic)
+      for (const MetricsSource::VectorRate& v : s_.traffic()) {
+        ClientMetric m;
+        m.label = {{"interface", v.iface}, {"vector", v.vector}};
+        m.gauge.value = v.pps;
+        pps.metric.push_back(m);
+        m.gauge.value = v.bps;
+        bps.metric.push_back(m);
+        m.gauge.value = v.threshold_pps;
+        thr.metric.push_back(m);
+      }
+    MetricFamily incident{
+        "floodgate_incident_open", "1 while an incident is open", MetricType::Gauge, {}};
+    ClientMetric io;
+    io.gauge.value = s_.incident_open && s_.incident_open() ? 1 : 0;
+    incident.metric.push_back(io);
+    return {packets, bytes,     lost, rules, enforce, attached,
+            bgp,     announced, pps,  bps,   thr,     incident};
   }
 
  private:

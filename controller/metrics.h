@@ -26,6 +26,14 @@ struct MetricsSource {
   // (provider, session established?) and the number of routes announced.
   std::function<std::vector<std::pair<std::string, bool>>()> bgp_sessions;
   std::function<size_t()> announcements;
+  // Detection: per interface and traffic vector, the last second's packets/s and the
+  // threshold in force; and whether an incident is open.
+  struct VectorRate {
+    std::string iface, vector;
+    double pps = 0, bps = 0, threshold_pps = 0;
+  };
+  std::function<std::vector<VectorRate>()> traffic;
+  std::function<bool()> incident_open;
 };
 
 class MetricsServer {

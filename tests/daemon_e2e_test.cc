@@ -325,6 +325,16 @@ TEST_F(DaemonTest, MetricsShowDropsRulesModeAndAttachment) {
   EXPECT_NE(m.find("floodgate_attached{interface=\"" + lab_.if_b + "\",mode=\"native\"} 1"),
             std::string::npos)
       << m;
+  // Detection: the default floor is the SYN threshold until a baseline is learned.
+  EXPECT_NE(m.find("floodgate_flood_threshold_packets_per_second{interface=\"" + lab_.if_b +
+                   "\",vector=\"syn\"} 2000"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("floodgate_traffic_packets_per_second{interface=\"" + lab_.if_b +
+                   "\",vector=\"udp\"}"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("floodgate_incident_open 0"), std::string::npos) << m;
 }
 
 TEST_F(DaemonTest, WatchStreamsRuleAndModeEventsInOrder) {
