@@ -14,19 +14,22 @@ constexpr double kSpoofedMinSamples = 30;
 constexpr double kSpoofedDistinctShare = 0.5;  // distinct sources / samples
 constexpr double kSpoofedTopShare = 0.05;      // the heaviest source's share of samples
 
-std::string fmt_rate(double pps) {
+}  // namespace
+
+std::string human_rate(double v, const std::string& unit) {
   std::ostringstream o;
   o.precision(3);
-  if (pps >= 1e6)
-    o << pps / 1e6 << "M";
-  else if (pps >= 1e3)
-    o << pps / 1e3 << "k";
+  if (v >= 1e9)
+    o << v / 1e9 << "G";
+  else if (v >= 1e6)
+    o << v / 1e6 << "M";
+  else if (v >= 1e3)
+    o << v / 1e3 << "k";
   else
-    o << std::llround(pps);
+    o << std::llround(v);
+  if (!unit.empty()) o << " " << unit;
   return o.str();
 }
-
-}  // namespace
 
 const char* attack_type_name(fg_traffic_vector v) {
   switch (v) {
@@ -224,8 +227,9 @@ Classification classify(const DetectorEvent& e, const SampleSummary& samples,
 
   std::ostringstream why;
   why << c.type << " (" << c.category << "): " << fg_traffic_vector_name(c.vector) << " at "
-      << fmt_rate(e.rates.pps[c.vector]) << " pkt/s, threshold " << fmt_rate(e.thresholds[c.vector])
-      << "; total " << fmt_rate(e.rates.bps[FG_TV_TOTAL]) << "bit/s";
+      << human_rate(e.rates.pps[c.vector], "pkt/s") << ", threshold "
+      << human_rate(e.thresholds[c.vector], "") << "; total "
+      << human_rate(e.rates.bps[FG_TV_TOTAL], "bit/s");
   if (link_full) why << " (>= " << cfg.bandwidth_share * 100 << "% of the link)";
   if (samples.samples)
     why << "; " << samples.distinct_sources << " sources in " << samples.samples << " samples"

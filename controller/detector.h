@@ -127,6 +127,9 @@ Classification classify(const DetectorEvent& e, const SampleSummary& samples,
 
 const char* attack_type_name(fg_traffic_vector v);
 
+// 20000 -> "20k pkt/s", 8.85e7 -> "88.5M bit/s" (unit "" -> just the number).
+std::string human_rate(double v, const std::string& unit);
+
 // The local hour of day (0..23) of a Unix time: baselines follow the operator's day.
 int local_hour(int64_t unix_s);
 

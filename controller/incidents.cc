@@ -36,21 +36,6 @@ std::string duration(int64_t s) {
   return o.str();
 }
 
-std::string human(double v, const char* unit) {
-  std::ostringstream o;
-  o.precision(3);
-  if (v >= 1e9)
-    o << v / 1e9 << " G";
-  else if (v >= 1e6)
-    o << v / 1e6 << " M";
-  else if (v >= 1e3)
-    o << v / 1e3 << " k";
-  else
-    o << std::llround(v) << " ";
-  o << unit;
-  return o.str();
-}
-
 // The rate-limit vectors a flood type tightens.
 std::vector<fg_vector> limits_of(const std::string& type) {
   if (type == "syn-flood") return {FG_VEC_SYN};
@@ -520,7 +505,7 @@ std::string Incidents::run_step(const PlaybookStep& s, bool dry, json& data, int
                std::to_string(std::llround(s.min_share * 100)) + "% of it cannot be judged";
       const double bps = data["peak_bps"].value("total", 0.0);
       if (bps < s.min_share * link)
-        return "not diverting: " + human(bps, "bit/s") + " is below " +
+        return "not diverting: " + human_rate(bps, "bit/s") + " is below " +
                std::to_string(std::llround(s.min_share * 100)) + "% of the link";
     }
     if (dry) return "would divert every configured prefix to the scrubbing provider";
@@ -823,7 +808,7 @@ Result<std::string> Incidents::report(int64_t id, const std::string& format) {
       {"occurrence_time", iso(d.value("detected_at", row.opened_at))},
       {"affected_service", service.empty() ? "(set incidents.affected_service)" : service},
       {"attack_type", d.value("category", "") + " / " + d.value("type", "")},
-      {"impact", "peak " + human(pps, "pkt/s") + ", " + human(bps, "bit/s") + " on " +
+      {"impact", "peak " + human_rate(pps, "pkt/s") + ", " + human_rate(bps, "bit/s") + " on " +
                      d.value("iface", "?") + " for " + duration(end - row.opened_at)},
       {"measures", measures.empty() ? "none recorded" : measures},
       {"recovery_time", iso(row.closed_at)}};
@@ -839,14 +824,14 @@ Result<std::string> Incidents::report(int64_t id, const std::string& format) {
      << "| Closed | " << (row.closed_at ? r["closed_at"].get<std::string>() : "-") << " |\n"
      << "| Duration | " << duration(end - row.opened_at) << " |\n"
      << "| Interface | " << r["iface"].get<std::string>() << " |\n"
-     << "| Peak | " << human(pps, "pkt/s") << ", " << human(bps, "bit/s") << " |\n"
+     << "| Peak | " << human_rate(pps, "pkt/s") << ", " << human_rate(bps, "bit/s") << " |\n"
      << "| Sources | " << r["distinct_sources"] << " distinct in the samples"
      << (r["spoofed"].get<bool>() ? ", look spoofed" : "") << " |\n\n"
      << "Classification: " << r["why"].get<std::string>() << "\n\n";
   md << "## Peak rates by vector\n\n| vector | pkt/s | bit/s |\n|---|---|---|\n";
   for (const auto& [k, v] : r["peak_pps"].items())
-    md << "| " << k << " | " << human(v.get<double>(), "") << " | "
-       << human(r["peak_bps"].value(k, 0.0), "") << " |\n";
+    md << "| " << k << " | " << human_rate(v.get<double>(), "") << " | "
+       << human_rate(r["peak_bps"].value(k, 0.0), "") << " |\n";
   md << "\n## Top sources\n\n| source | samples |\n|---|---|\n";
   for (const json& s : r["top_sources"])
     md << "| " << s.value("source", "") << " | " << s.value("samples", 0) << " |\n";
