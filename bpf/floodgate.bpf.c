@@ -42,6 +42,8 @@ int floodgate_xdp(struct xdp_md *ctx)
 	CHECK(fg_check_reflection(&pkt, cfg));
 	CHECK(fg_check_fragments(&pkt, cfg));
 
+	fg_note_handshake(&pkt, cfg);
+
 	cost = fg_packet_cost(&pkt);
 	if (cost.vec[0] >= 0) {
 		src = fg_src_lookup(&pkt, cfg, &src_key);
@@ -52,7 +54,7 @@ int floodgate_xdp(struct xdp_md *ctx)
 				goto out;
 			}
 		}
-		CHECK(fg_limit_aggregate(&pkt, &cost, cfg, now));
+		CHECK(fg_limit_aggregate(&pkt, &cost, cfg, src, now));
 	}
 	reason = FG_R_PASS;
 out:

@@ -8,7 +8,7 @@
 
 /* Bumped whenever a map key/value or fg_config changes shape, so a daemon never adopts
  * pinned maps of another layout. */
-#define FG_LAYOUT_VERSION 4
+#define FG_LAYOUT_VERSION 5
 
 /* Why a packet got its verdict. One enum for BPF, daemon, API and metrics; the names
  * user space prints are in fg_reason_name() below. Reasons before FG_R_FIRST_DROP always
@@ -137,9 +137,16 @@ struct fg_src_state {
 	__u64 tat[FG_VEC_MAX]; /* GCRA theoretical arrival time per vector, ns */
 	__u64 score_ns;	       /* when score was last decayed */
 	__u32 score;	       /* reputation, FG_REP_ONE per violation, decays */
-	__u32 violations;      /* lifetime violations, for top-talker views */
+	__u16 violations;      /* lifetime violations (saturating), for top-talker views */
+	__u16 flags;	       /* FG_SRC_* */
 };
-#define FG_REP_ONE 1024
+/* The source sent a SYN and later an ACK: it completes handshakes, so it is not a spoofed
+ * address. Verified sources skip the per-destination SYN aggregate (their own per-source
+ * SYN limit still applies): a spoofed SYN flood that fills the aggregate cannot starve
+ * the clients that were already talking to us. Tracked only while an aggregate SYN limit
+ * is set. */
+#define FG_SRC_VERIFIED 1
+#define FG_REP_ONE	1024
 
 /* Aggregate state per protected destination (array indexed by fg_protected.agg_index). */
 struct fg_agg_state {

@@ -39,6 +39,7 @@ struct fg_pkt {
 	__u8 is_v6;
 	__u8 frag;	 /* enum fg_frag */
 	__u8 syn;	 /* TCP SYN without ACK */
+	__u8 ack;	 /* TCP ACK without SYN: a client's side of a connection */
 	__u8 reflection; /* enum fg_refl, set by fg_check_reflection */
 };
 
@@ -211,6 +212,7 @@ static __always_inline int fg_parse_l4(struct fg_cursor *c, struct fg_pkt *pkt)
 		pkt->sport = bpf_ntohs(th->source);
 		pkt->dport = bpf_ntohs(th->dest);
 		pkt->syn = th->syn && !th->ack;
+		pkt->ack = th->ack && !th->syn;
 	} else if (pkt->proto == FG_PROTO_UDP) {
 		struct udphdr *uh = fg_pull(c, sizeof(*uh));
 

@@ -104,13 +104,33 @@ static __noinline int fg_protected_index(const struct fg_addr *dst, __u32 v6)
 	return -1;
 }
 
+/* An ACK from a source we saw a SYN from (its state exists): it completed a handshake.
+ * Only looked up while an aggregate SYN limit is set; never creates state. */
+static __always_inline void fg_note_handshake(const struct fg_pkt *pkt, const struct fg_config *cfg)
+{
+	struct fg_src_state *st;
+	struct fg_addr key;
+
+	if (!pkt->ack || !cfg->agg_on || !cfg->agg[FG_VEC_SYN].interval_fp)
+		return;
+	key = pkt->src;
+	fg_mask_addr(&key, pkt->is_v6 ? cfg->src_prefix_v6 : 96 + cfg->src_prefix_v4);
+	st = bpf_map_lookup_elem(&src_state, &key);
+	if (st && !(st->flags & FG_SRC_VERIFIED))
+		st->flags |= FG_SRC_VERIFIED;
+}
+
+/* `src` may be NULL (no per-source state). Verified sources skip the SYN aggregate. */
 static __always_inline int fg_limit_aggregate(const struct fg_pkt *pkt, const struct fg_cost *c,
-					      const struct fg_config *cfg, __u64 now)
+					      const struct fg_config *cfg,
+					      const struct fg_src_state *src, __u64 now)
 {
 	struct fg_agg_state *agg;
 	int index;
 
 	if (!cfg->agg_on)
+		return FG_NEXT;
+	if (c->vec[0] == FG_VEC_SYN && src && (src->flags & FG_SRC_VERIFIED))
 		return FG_NEXT;
 	index = fg_protected_index(&pkt->dst, pkt->is_v6);
 	if (index < 0)

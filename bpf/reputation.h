@@ -47,7 +47,8 @@ static __always_inline void fg_reputation_violation(struct fg_src_state *st,
 {
 	__u64 score;
 
-	st->violations++;
+	if (st->violations < 0xffff)
+		st->violations++;
 	if (!cfg->rep_threshold)
 		return;
 	score = fg_decay(st->score, now - st->score_ns, cfg->rep_half_life_ns);

@@ -151,6 +151,35 @@ TEST_F(TimeTest, AggregateLimitCapsManySourcesToOneDestination) {
       << "an unprotected destination has no aggregate limit";
 }
 
+// SYN authentication by handshake: a source that sent a SYN and then an ACK skips the
+// aggregate SYN limit; one that only sends SYNs (a spoofed address) does not.
+TEST_F(TimeTest, SourcesThatCompleteHandshakesSkipTheSynAggregate) {
+  cfg_.agg[FG_VEC_SYN] = bucket_config({1, 1});
+  cfg_.agg_on = 1;
+  cfg_.src[FG_VEC_SYN] = bucket_config({1000, 1000});
+  apply();
+  ASSERT_TRUE(dp_->add_protected(*parse_prefix("198.19.0.0/24"), 0).ok());
+  const auto syn = [](const std::string& src) {
+    return PB().ipv4(src, "198.19.0.9").tcp(40000, 80).bytes();
+  };
+  const auto ack = [](const std::string& src) {
+    return PB().ipv4(src, "198.19.0.9").tcp(40000, 80, PB::kAck).bytes();
+  };
+  ASSERT_EQ(run(syn("198.18.8.1")), XDP_PASS);  // spends the aggregate's one token
+  EXPECT_EQ(run(syn("198.18.8.2")), XDP_DROP);  // the aggregate is empty
+  EXPECT_EQ(run(syn("198.18.8.1")), XDP_DROP) << "not verified yet";
+  ASSERT_EQ(run(ack("198.18.8.1")), XDP_PASS);  // completes its handshake
+  EXPECT_EQ(passed_of(5, syn("198.18.8.1")), 5) << "verified: the aggregate no longer applies";
+  EXPECT_EQ(run(syn("198.18.8.2")), XDP_DROP) << "others still meet the aggregate";
+  EXPECT_EQ(run(ack("198.18.8.3")), XDP_PASS);  // an ACK alone creates no state ...
+  EXPECT_EQ(run(syn("198.18.8.3")), XDP_DROP) << "... and verifies nothing";
+  auto key = parse_prefix("198.18.8.1");
+  ASSERT_TRUE(key.ok());
+  auto st = dp_->source_state(key->addr);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(st->flags & FG_SRC_VERIFIED, FG_SRC_VERIFIED);
+}
+
 TEST_F(TimeTest, ReputationAutoBlocksAfterConfiguredViolations) {
   cfg_.src[FG_VEC_SYN] = bucket_config({1, 1});
   cfg_.rep_threshold = 3 * FG_REP_ONE;
