@@ -367,8 +367,21 @@ void Incidents::tick(int64_t now_unix, const std::vector<std::pair<std::string, 
 void Incidents::classify_sources(int64_t now) {
   Open& o = *open_;
   o.sources_done = true;
-  const SampleSummary sum = top_.summary(20, sample_every_ ? sample_every_() : 1);
+  const uint32_t every = sample_every_ ? sample_every_() : 1;
+  const SampleSummary sum = top_.summary(20, every);
   const Classification c = classify(o.event, sum, cfg_.detection);
+  // Offenders, for block_top: sources of (would-)drops by limits, policy, reflection or
+  // fragments. Passed packets are evidence, not offence: a busy legitimate client must
+  // never be blocked for being seen often; blocked sources are blocked already.
+  uint32_t offences = 0;
+  for (uint32_t r = FG_R_FIRST_DROP; r < FG_R_MAX; r++)
+    if (r != FG_R_BLOCKED && r != FG_R_REPUTATION) offences |= 1u << r;
+  const SampleSummary off = top_.summary(20, every, TopTalkers::Clock::now(), offences);
+  json offenders = json::array();
+  for (const TopSource& t : off.top_sources)
+    offenders.push_back({{"source", t.source}, {"samples", t.samples}});
+  o.data["offenders"] = offenders;
+  o.data["offender_samples"] = off.samples;
   json sources = json::array(), ports = json::array();
   for (const TopSource& t : sum.top_sources)
     sources.push_back({{"source", t.source}, {"samples", t.samples}});
@@ -469,14 +482,14 @@ std::string Incidents::run_step(const PlaybookStep& s, bool dry, json& data, int
     if (data.value("spoofed", false))
       return "not blocking: the sources look spoofed, so blocking them would not help (the "
              "aggregate limits and diversion do)";
-    const double n = data.value("samples", 0.0);
+    const double n = data.value("offender_samples", 0.0);
     std::vector<std::string> heavy;
-    for (const json& src : data.value("sources", json::array()))
+    for (const json& src : data.value("offenders", json::array()))
       if (heavy.size() < s.count && n > 0 && src.value("samples", 0.0) >= kHeavySourceShare * n)
         heavy.push_back(src.value("source", ""));
     if (heavy.empty())
       return "no source stands out (none has 5% of the " + std::to_string(std::llround(n)) +
-             " samples)";
+             " sampled drops by limits or policy; sources already blocked are not counted)";
     std::string list;
     for (const std::string& h : heavy) list += (list.empty() ? "" : ", ") + h;
     if (dry) return "would block " + list + " for " + duration(s.ttl_s);

@@ -77,7 +77,7 @@ void TopTalkers::expire(Clock::time_point now) {
 }
 
 SampleSummary TopTalkers::summary(size_t limit, uint32_t sample_every, Clock::time_point now,
-                                  uint32_t min_reason) {
+                                  uint32_t reasons) {
   struct Acc {
     TopSource t;
     std::map<uint32_t, uint64_t> reasons;
@@ -92,7 +92,7 @@ SampleSummary TopTalkers::summary(size_t limit, uint32_t sample_every, Clock::ti
     std::lock_guard lock(mu_);
     expire(now);
     for (const auto& [at, s] : samples_) {
-      if (s.reason < min_reason) continue;
+      if (s.reason >= 32 || !(reasons >> s.reason & 1)) continue;
       sum.samples++;
       if (s.dport) all_ports[s.dport]++;
       if (s.sport) all_sports[s.sport]++;

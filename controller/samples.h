@@ -62,9 +62,10 @@ class TopTalkers {
                              Clock::time_point now = Clock::now()) {
     return summary(limit, sample_every, now).top_sources;
   }
-  // Samples of a reason at or above `min_reason` only (FG_R_PASS: all of them).
+  // Only samples whose reason's bit is set in `reasons` (bit r = enum fg_reason r).
+  static constexpr uint32_t kAllReasons = ~0u;
   SampleSummary summary(size_t limit, uint32_t sample_every, Clock::time_point now = Clock::now(),
-                        uint32_t min_reason = FG_R_PASS);
+                        uint32_t reasons = kAllReasons);
   std::chrono::seconds window() const { return window_; }
 
  private:

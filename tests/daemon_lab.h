@@ -81,6 +81,7 @@ class DaemonLab {
 
   // Starts floodgated and waits until it answers GetStatus (10 s at most).
   bool start() {
+    std::fflush(nullptr);  // a child that reopens stdout would write our buffer out again
     pid_ = fork();
     if (pid_ == 0) {
       const std::string net = "--net=/run/netns/" + lab_.ns_b;

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "diversion_lab.h"
+#include "flood_lab.h"
 
 namespace floodgate::test {
 namespace {
@@ -97,12 +98,6 @@ class WebhookServer {
   std::thread thread_;
 };
 
-std::string mac_of(const std::string& ns, const std::string& dev) {
-  std::string out;
-  DaemonLab::run("ip -n " + ns + " -br link show " + dev + " | awk '{print $3}'", &out);
-  return out.substr(0, out.find('\n'));
-}
-
 // What the tests check in a pcap: packets by source, and what kinds.
 struct PcapContents {
   uint64_t packets = 0, syn = 0, udp_from_53 = 0, udp_from_123 = 0;
@@ -147,7 +142,7 @@ class IncidentTest : public ::testing::Test {
 
   DaemonOptions options() const {
     DaemonOptions o;
-    o.sample_every = 4;
+    o.sample_every = sample_drops_every_;
     o.datapath_extra =
         "syn = { rate = 100, burst = 200 }\nudp_packets = { rate = 1000, burst = 2000 }\n"
         "reputation_violations = 0\n";
@@ -196,22 +191,6 @@ class IncidentTest : public ::testing::Test {
     EXPECT_NE(out.find("baseline learned"), std::string::npos) << out;
   }
 
-  // Floods from namespace a with trafgen for `seconds`, in the background; `packets` are
-  // trafgen packet definitions (sent round-robin).
-  std::thread flood(const std::vector<std::string>& packets, int seconds) {
-    const std::string cfg = evidence_ + "/flood-" + std::to_string(floods_++) + ".cfg";
-    std::filesystem::create_directories(evidence_);
-    std::ofstream out(cfg);
-    const std::string eth =
-        "eth(da=" + mac_of(lab_.ns_b, lab_.if_b) + ", sa=" + mac_of(lab_.ns_a, lab_.if_a) + "), ";
-    for (const std::string& p : packets) out << "{ " << eth << p << " }\n";
-    out.close();
-    const std::string cmd = "ip netns exec " + lab_.ns_a + " timeout -s INT " +
-                            std::to_string(seconds) + " trafgen -o " + lab_.if_a + " -i " + cfg +
-                            " -b " + std::to_string(kFloodPps) + "pps -P 1 -C >/dev/null 2>&1";
-    return std::thread([cmd] { sh(cmd); });
-  }
-
   std::vector<std::string> heavy(const std::string& l4) const {
     std::vector<std::string> v;
     for (const char* s : kHeavy)
@@ -248,17 +227,18 @@ class IncidentTest : public ::testing::Test {
 
   static bool timeline_has(const json& rep, const std::string& kind, const std::string& text) {
     for (const json& e : rep["timeline"])
-      if (e["kind"] == kind && e["text"].get<std::string>().find(text) != std::string::npos)
+      if ((kind.empty() || e["kind"] == kind) &&
+          e["text"].get<std::string>().find(text) != std::string::npos)
         return true;
     return false;
   }
 
   // Floods, and checks detection (<= 2 s), the type, and that the incident opened.
   // Returns the incident's id; the flood keeps running in *t.
-  int64_t detect(const std::vector<std::string>& packets, const std::string& type, std::thread* t,
-                 int seconds = 6) {
+  int64_t detect(const std::vector<std::string>& packets, const std::string& type,
+                 std::unique_ptr<Flood>* t, int seconds = 6) {
     const int64_t started = now_ms();
-    *t = flood(packets, seconds);
+    *t = std::make_unique<Flood>(lab_, evidence_, packets, kFloodPps, seconds);
     std::optional<v1::IncidentSummary> inc;
     EXPECT_TRUE(
         eventually([&] { return (inc = open_incident()).has_value(); }, std::chrono::seconds(5)))
@@ -286,14 +266,18 @@ class IncidentTest : public ::testing::Test {
   std::unique_ptr<DaemonLab> plain_;
   std::unique_ptr<DiversionLab> div_;
   DaemonLab* daemon_ = nullptr;
-  int floods_ = 0;
+  uint32_t sample_drops_every_ = 4;
 };
 
 TEST_F(IncidentTest, SynFloodFromFewSourcesIsBlockedByThePlaybookAndUndoneAfterwards) {
   start_plain();
   learn_baseline();
   ASSERT_EQ(mode(), v1::MODE_MONITOR);
-  std::thread t;
+  // A legitimate client talks to the attacked service throughout: it is seen in the
+  // samples (evidence) but must never be taken for an offender.
+  Service service(lab_.ns_b, NetnsLab::kAddrB, 8080);
+  Probe client(lab_.ns_a, NetnsLab::kAddrB, 8080, 9);
+  std::unique_ptr<Flood> t;
   const int64_t id =
       detect(heavy("tcp(sp=drnd(), dp=8080, seq=drnd(), syn, win=1024)"), "syn-flood", &t);
   ASSERT_GT(id, 0);
@@ -317,10 +301,15 @@ TEST_F(IncidentTest, SynFloodFromFewSourcesIsBlockedByThePlaybookAndUndoneAfterw
     grpc::ClientContext ctx;
     ASSERT_TRUE(daemon_->api().GetPolicy(&ctx, {}, &pol).ok());
   }
-  t.join();
+  t->join();
+  client.join();
+  EXPECT_GE(client.success(), 0.99) << client.ok() << "/" << client.total();
 
   const json rep = wait_closed(id);
   EXPECT_EQ(rep["category"], "resource-consumption");
+  EXPECT_FALSE(timeline_has(rep, "action", std::string(NetnsLab::kAddrA) + "/32"))
+      << "the legitimate client was blocked\n"
+      << rep.dump(2);
   EXPECT_FALSE(rep["spoofed"].get<bool>()) << rep.dump(2);
   std::set<std::string> top;
   for (const json& s : rep["top_sources"]) top.insert(s["source"].get<std::string>());
@@ -383,15 +372,37 @@ TEST_F(IncidentTest, SynFloodFromFewSourcesIsBlockedByThePlaybookAndUndoneAfterw
   EXPECT_NE(md.find("For the external incident report"), std::string::npos);
 }
 
+// With drops not sampled, the samples are the evidence of passed packets only: the busiest
+// source among them is the legitimate client, and block_top must not take it for the
+// attacker.
+TEST_F(IncidentTest, BlockTopNeverBlocksAClientForBeingSeenOften) {
+  sample_drops_every_ = 0;
+  start_plain();
+  learn_baseline();
+  Service service(lab_.ns_b, NetnsLab::kAddrB, 8080);
+  Probe client(lab_.ns_a, NetnsLab::kAddrB, 8080, 8);
+  std::unique_ptr<Flood> t;
+  const int64_t id =
+      detect(heavy("tcp(sp=drnd(), dp=8080, seq=drnd(), syn, win=1024)"), "syn-flood", &t);
+  ASSERT_GT(id, 0);
+  ASSERT_TRUE(eventually([&] { return timeline_has(report(id), "", "block_top: "); },
+                         std::chrono::seconds(5)));
+  t->join();
+  client.join();
+  const json rep = report(id);
+  EXPECT_TRUE(timeline_has(rep, "skip", "block_top: no source stands out")) << rep.dump(2);
+  EXPECT_GE(client.success(), 0.99) << client.ok() << "/" << client.total();
+}
+
 TEST_F(IncidentTest, SpoofedSynFloodIsSaidSpoofedAndNoSourceIsBlocked) {
   start_plain();
   learn_baseline();
-  std::thread t;
+  std::unique_ptr<Flood> t;
   const int64_t id = detect({std::string("ipv4(saddr=drnd(), daddr=") + NetnsLab::kAddrB +
                              ", ttl=64), tcp(sp=drnd(), dp=443, seq=drnd(), syn, win=1024)"},
                             "syn-flood", &t, 5);
   ASSERT_GT(id, 0);
-  t.join();
+  t->join();
   const json rep = wait_closed(id);
   EXPECT_TRUE(rep["spoofed"].get<bool>()) << rep.dump(2);
   EXPECT_TRUE(timeline_has(rep, "skip", "block_top: not blocking: the sources look spoofed"))
@@ -411,11 +422,11 @@ TEST_F(IncidentTest, ReflectionFromDnsAndNtpPortsIsClassifiedAndDropped) {
     for (const std::string& p :
          heavy("udp(sp=" + std::to_string(port) + ", dp=drnd()), fill(0x41, 468)"))
       packets.push_back(p);
-  std::thread t;
+  std::unique_ptr<Flood> t;
   const int64_t id = detect(packets, "reflection", &t, 5);
   ASSERT_GT(id, 0);
   EXPECT_TRUE(eventually([&] { return mode() == v1::MODE_ENFORCE; }, std::chrono::seconds(2)));
-  t.join();
+  t->join();
   const json rep = wait_closed(id);
   EXPECT_EQ(rep["category"], "bandwidth-consumption");
   EXPECT_TRUE(timeline_has(rep, "skip", "divert: no scrubbing provider configured")) << rep.dump(2);
@@ -436,7 +447,7 @@ TEST_F(IncidentTest, UdpFloodFillingTheLinkIsDivertedAndWithdrawnAfterRecovery) 
       "[playbook]\nudp-flood = [{ action = \"enforce\" }, { action = \"divert\", min_share = "
       "0.8 }, { action = \"flowspec\", ttl_seconds = 600 }]\n");
   learn_baseline();
-  std::thread t;
+  std::unique_ptr<Flood> t;
   const int64_t id =
       detect(heavy("udp(sp=drnd(1024, 65000), dp=9), fill(0x41, 512)"), "udp-flood", &t, 5);
   ASSERT_GT(id, 0);
@@ -452,7 +463,7 @@ TEST_F(IncidentTest, UdpFloodFillingTheLinkIsDivertedAndWithdrawnAfterRecovery) 
     return rib.ok() && std::find(rib->begin(), rib->end(), discard) != rib->end();
   };
   EXPECT_TRUE(eventually(provider_has_rule, std::chrono::seconds(6))) << daemon_->log();
-  t.join();
+  t->join();
   const json rep = wait_closed(id);
   EXPECT_TRUE(timeline_has(rep, "action", "divert: did: diverted 198.51.100.0/24 to scrubber"))
       << rep.dump(2);
@@ -476,7 +487,7 @@ TEST_F(IncidentTest, UdpFloodFillingTheLinkIsDivertedAndWithdrawnAfterRecovery) 
 TEST_F(IncidentTest, ACrashDuringAnIncidentLosesNothingAndItStillClosesWhenTheFloodEnds) {
   start_plain();
   learn_baseline();
-  std::thread t;
+  std::unique_ptr<Flood> t;
   const int64_t id =
       detect(heavy("tcp(sp=drnd(), dp=8080, seq=drnd(), syn, win=1024)"), "syn-flood", &t, 8);
   ASSERT_GT(id, 0);
@@ -490,7 +501,7 @@ TEST_F(IncidentTest, ACrashDuringAnIncidentLosesNothingAndItStillClosesWhenTheFl
   ASSERT_TRUE(inc.has_value()) << "the incident is still open after the restart";
   EXPECT_EQ(inc->id(), id);
   EXPECT_EQ(mode(), v1::MODE_ENFORCE) << "the playbook's enforce survives the restart";
-  t.join();
+  t->join();
   const json rep = wait_closed(id);
   EXPECT_TRUE(timeline_has(rep, "restart", "floodgated restarted"));
   EXPECT_TRUE(timeline_has(rep, "undo", "back to monitor mode"));
