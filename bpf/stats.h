@@ -39,7 +39,9 @@ static __always_inline void fg_sample(struct xdp_md *ctx, __u32 reason, __u32 le
 	s->cap_len = 0;
 	if (cap >= 1 && cap <= FG_SAMPLE_BYTES && bpf_xdp_load_bytes(ctx, 0, s->data, cap) == 0)
 		s->cap_len = cap;
-	bpf_ringbuf_submit(s, 0);
+	/* No wakeup: the daemon drains the ring on its own clock. Waking it per sample cost
+	 * ~19 us of the sending CPU each (measured: scripts/bench-compare). */
+	bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
 	cnt->samples++;
 }
 

@@ -380,7 +380,11 @@ int run(const DaemonConfig& cfg) {
   ring_buffer* rb = ring_buffer__new((*dp)->events_fd(), on_sample, &sinks, nullptr);
   if (!rb) return spdlog::error("cannot read the events ring buffer: {}", std::strerror(errno)), 1;
   std::thread sampler([&] {
-    while (!stopping) ring_buffer__poll(rb, 250);
+    // The program submits without waking us (see bpf/stats.h): drain every 100 ms.
+    while (!stopping) {
+      ring_buffer__consume(rb);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   });
 
   // The main thread is the ticker and the signal handler.
