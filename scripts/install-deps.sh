@@ -13,7 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # run time, lab, tests and benchmarks
   iproute2 xdp-tools netsniff-ng nftables iptables procps util-linux openssl
-  gobgpd golang-github-osrg-gobgp-dev
+  gobgpd golang-github-osrg-gobgp-dev gnuplot-nox
 )
 
 if [ "$(id -u)" -ne 0 ]; then
