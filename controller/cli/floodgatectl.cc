@@ -233,7 +233,8 @@ int main(int argc, char** argv) {
       "floodgatectl: drive the Floodgate DDoS filter (floodgated).\n"
       "During an attack: `floodgatectl protect on` drops what monitor mode only counted;\n"
       "`floodgatectl block 203.0.113.7 --ttl 1h` drops one source; `floodgatectl stats`\n"
-      "shows what is dropped and why."};
+      "shows what is dropped and why; `floodgatectl incident show` what the detector saw\n"
+      "and what its playbook did."};
   app.require_subcommand(1);
   app.fallthrough();  // --json, --socket also after the subcommand
   Options o;
