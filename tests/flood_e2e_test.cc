@@ -24,6 +24,9 @@ struct Profile {
   std::string l2;                    // e.g. a VLAN tag
 };
 
+// How gtest and ctest name a profile (instead of its bytes).
+void PrintTo(const Profile& p, std::ostream* os) { *os << p.name; }
+
 std::string v4(const std::string& src, const std::string& l4, const std::string& extra = "") {
   return "ipv4(saddr=" + src + ", daddr=" + NetnsLab::kAddrB + ", ttl=64" + extra + "), " + l4;
 }
