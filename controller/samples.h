@@ -58,9 +58,11 @@ class TopTalkers {
       : window_(window), max_samples_(max_samples) {}
 
   void add(const SampleInfo& s, Clock::time_point at = Clock::now());
+  // The sources of sampled drops and would-drops (passed packets sampled as evidence
+  // are not offenders).
   std::vector<TopSource> top(size_t limit, uint32_t sample_every,
                              Clock::time_point now = Clock::now()) {
-    return summary(limit, sample_every, now).top_sources;
+    return summary(limit, sample_every, now, ~((1u << FG_R_FIRST_DROP) - 1)).top_sources;
   }
   // Only samples whose reason's bit is set in `reasons` (bit r = enum fg_reason r).
   static constexpr uint32_t kAllReasons = ~0u;

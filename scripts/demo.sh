@@ -71,6 +71,10 @@ syn = { rate = 200, burst = 400 }
 udp_packets = { rate = 2000, burst = 4000 }
 [network]
 protected = ["198.18.0.254/32"]
+[detection]
+sustain_seconds = 1
+[playbook]
+dry_run = true                      # the demo's operator decides; the playbook only says what it would do
 TOML
 
 echo "== starting floodgated on the edge (monitor mode: count, do not drop)"
@@ -118,6 +122,10 @@ echo "== who is sending it (sampled drops): floodgatectl top"
 echo
 echo "== rules now (the attacker was auto-blocked by its reputation): floodgatectl list"
 "$B/controller/floodgatectl" list
+echo
+echo "== what the detector saw and what its playbook would have done (dry run): floodgatectl incident show"
+"$B/controller/floodgatectl" incident show | sed -n '1,/^## Peak/p' | head -n 14
+"$B/controller/floodgatectl" incident show | grep -E '^\| [0-9T:-]+Z \| floodgate \| (detection|classification|plan) ' | head -n 12
 echo
 grep summary "$dir/client.log" || true
 echo "== done. The same commands work on a real server: see README.md."
