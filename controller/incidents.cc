@@ -98,8 +98,9 @@ struct Incidents::Open {
   int64_t sources_at = 0;  // when to classify sources and run the deferred steps
   bool sources_done = false;
   int64_t last_save = 0;
-  std::ofstream counters;  // JSON lines, one per interface and second
-  DetectorEvent event;     // the detection that classified it
+  std::ofstream counters;              // JSON lines, one per interface and second
+  DetectorEvent event;                 // the detection that classified it
+  std::set<std::string> auto_checked;  // automatic items already settled
 };
 
 Incidents::Incidents(const DaemonConfig& cfg, Store& store, Engine& engine, Diversion* diversion,
@@ -152,8 +153,9 @@ void Incidents::timeline(int64_t id, const std::string& actor, const std::string
 
 // With mu_ held: checks an automatic item once.
 void Incidents::auto_check(const std::string& item, const std::string& note) {
-  if (!open_) return;
-  auto done = store_.checks(open_->id);
+  if (!open_ || open_->auto_checked.count(item)) return;  // called every tick for some items
+  open_->auto_checked.insert(item);
+  auto done = store_.checks(open_->id);  // an operator may have checked it already
   if (done.ok())
     for (const CheckRecord& c : *done)
       if (c.item == item) return;
@@ -423,7 +425,10 @@ void Incidents::run_playbook(bool with_sources) {
     const std::string text = run_step(s, cfg_.playbook.dry_run, o.data, o.id);
     const bool done = text.rfind("did: ", 0) == 0;
     acted |= done;
-    const std::string kind = cfg_.playbook.dry_run ? "plan" : done ? "action" : "skip";
+    const std::string kind = cfg_.playbook.dry_run          ? "plan"
+                             : done                         ? "action"
+                             : text.rfind("FAILED", 0) == 0 ? "failed"
+                                                            : "skip";
     timeline(o.id, "floodgate", kind, s.action + ": " + text);
     o.data["actions"].push_back({{"at", unix_now()}, {"action", s.action}, {"result", text}});
     if (done) notify("action: " + s.action, {{"result", text}});
