@@ -85,7 +85,7 @@ SampleSummary TopTalkers::summary(size_t limit, uint32_t sample_every, Clock::ti
   };
   std::unordered_map<std::string, Acc> by_source;
   std::map<uint16_t, uint64_t> all_ports, all_sports;
-  std::map<std::string, uint64_t> dests;
+  std::map<std::string, std::pair<Prefix, uint64_t>> dests;  // by address bytes, like sources
   std::map<uint8_t, uint64_t> protos;
   SampleSummary sum;
   {
@@ -96,7 +96,10 @@ SampleSummary TopTalkers::summary(size_t limit, uint32_t sample_every, Clock::ti
       sum.samples++;
       if (s.dport) all_ports[s.dport]++;
       if (s.sport) all_sports[s.sport]++;
-      dests[s.destination.str()]++;
+      auto& d = dests[std::string(reinterpret_cast<const char*>(s.destination.addr.w),
+                                  sizeof(s.destination.addr.w))];
+      d.first = s.destination;
+      d.second++;
       protos[s.l4proto]++;
       std::string key(reinterpret_cast<const char*>(s.source.addr.w), sizeof(s.source.addr.w));
       Acc& a = by_source[key];
@@ -128,15 +131,21 @@ SampleSummary TopTalkers::summary(size_t limit, uint32_t sample_every, Clock::ti
     return x.samples != y.samples ? x.samples > y.samples : x.source < y.source;
   });
   if (out.size() > limit) out.resize(limit);
-  const auto ranked = [limit](auto& out, const auto& counts) {
-    out.assign(counts.begin(), counts.end());
-    std::stable_sort(out.begin(), out.end(),
+  const auto rank = [limit](auto& v) {  // most samples first, the first `limit`
+    std::stable_sort(v.begin(), v.end(),
                      [](const auto& x, const auto& y) { return x.second > y.second; });
-    if (out.size() > limit) out.resize(limit);
+    if (v.size() > limit) v.resize(limit);
+  };
+  const auto ranked = [&rank](auto& out, const auto& counts) {
+    out.assign(counts.begin(), counts.end());
+    rank(out);
   };
   ranked(sum.top_ports, all_ports);
   ranked(sum.top_source_ports, all_sports);
-  ranked(sum.top_destinations, dests);
+  std::vector<std::pair<Prefix, uint64_t>> top_dests;
+  for (const auto& [key, d] : dests) top_dests.push_back(d);
+  rank(top_dests);  // formatted below only for the few that are shown
+  for (const auto& [prefix, n] : top_dests) sum.top_destinations.emplace_back(prefix.str(), n);
   std::vector<std::pair<uint8_t, uint64_t>> p;
   ranked(p, protos);
   if (!p.empty()) sum.top_protocol = p[0].first;

@@ -164,6 +164,30 @@ TEST(Samples, TopTalkersRankByCountWithinTheWindow) {
   EXPECT_EQ(r[0].source, "198.18.0.2/32");
 }
 
+TEST(Samples, SummaryRanksDestinationsAndPortsBySamples) {
+  TopTalkers top(std::chrono::seconds(10));
+  const auto t0 = TopTalkers::Clock::now();
+  auto info = [](const char* dst, uint16_t sport) {
+    SampleInfo s;
+    s.source = *parse_prefix("198.18.0.1");
+    s.destination = *parse_prefix(dst);
+    s.l4proto = 17;
+    s.sport = sport;
+    s.reason = FG_R_REFLECTION;
+    return s;
+  };
+  for (int i = 0; i < 2; i++) top.add(info("198.51.100.7", 123), t0);
+  for (int i = 0; i < 3; i++) top.add(info("2001:db8::9", 53), t0);
+  const SampleSummary sum = top.summary(1, 1, t0);
+  ASSERT_EQ(sum.top_destinations.size(), 1u) << "limited to the first";
+  EXPECT_EQ(sum.top_destinations[0].first, "2001:db8::9/128");
+  EXPECT_EQ(sum.top_destinations[0].second, 3u);
+  ASSERT_EQ(sum.top_source_ports.size(), 1u);
+  EXPECT_EQ(sum.top_source_ports[0].first, 53);
+  EXPECT_EQ(sum.top_protocol, 17);
+  EXPECT_EQ(sum.samples, 5u);
+}
+
 TEST(Config, PolicySectionSeedsThePolicy) {
   auto c = parse_config(
       "[policy]\ntcp = { default = \"drop\", allow = [443, 22, 22] }\n"
