@@ -5,6 +5,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -79,8 +80,11 @@ class DaemonLab {
   DaemonLab(const DaemonLab&) = delete;
   DaemonLab& operator=(const DaemonLab&) = delete;
 
-  // Starts floodgated and waits until it answers GetStatus (10 s at most).
+  // Starts floodgated and waits until it answers GetStatus (15 s at most).
   bool start() {
+    // A daemon killed with SIGKILL leaves its socket file behind; wait for a new one.
+    struct stat old {};
+    const bool had_socket = ::stat(socket_.c_str(), &old) == 0;
     std::fflush(nullptr);  // a child that reopens stdout would write our buffer out again
     pid_ = fork();
     if (pid_ == 0) {
@@ -92,26 +96,36 @@ class DaemonLab {
             static_cast<char*>(nullptr));
       _exit(127);
     }
+    auto socket_is_new = [&] {
+      struct stat now {};
+      return ::stat(socket_.c_str(), &now) == 0 && (!had_socket || now.st_ino != old.st_ino);
+    };
     // A channel made before the socket exists backs off for seconds; wait for the file.
-    for (int i = 0; i < 100 && !std::filesystem::exists(socket_); i++)
+    for (int i = 0; i < 100 && !socket_is_new(); i++)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // Quick retries, but no short connect timeout: MIN_RECONNECT_BACKOFF is also gRPC's
+    // minimum connect timeout, and on a loaded machine a handshake can take longer.
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
     args.SetMaxReceiveMessageSize(256 << 20);
     channel_ =
         grpc::CreateCustomChannel("unix:" + socket_, grpc::InsecureChannelCredentials(), args);
     stub_ = v1::FloodgateService::NewStub(channel_);
-    for (int i = 0; i < 100; i++) {
+    grpc::Status last;
+    for (const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+         std::chrono::steady_clock::now() < until;) {
       grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
       v1::GetStatusResponse r;
-      if (stub_->GetStatus(&ctx, v1::GetStatusRequest{}, &r).ok()) return true;
+      last = stub_->GetStatus(&ctx, v1::GetStatusRequest{}, &r);
+      if (last.ok()) return true;
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) return pid_ = -1, false;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+    std::fprintf(stderr, "floodgated did not answer GetStatus in 15 s; last: %d %s\n",
+                 static_cast<int>(last.error_code()), last.error_message().c_str());
     return false;
   }
 
