@@ -37,6 +37,8 @@ Status map_delete(int fd, const void* key, const std::string& what) {
   return internal_error("deleting " + what + ": " + errno_text(err));
 }
 
+constexpr const char* kListNames[] = {"allow", "block", "protected"};  // by fg_list
+
 }  // namespace
 
 uint64_t monotonic_ns() {
@@ -174,25 +176,26 @@ bool Datapath::lookup_prefix(fg_list list, const Prefix& p, void* old) const {
   return bpf_map_lookup_elem(bpf_map__fd(list_map(list)), &key, old) == 0;
 }
 
+Error Datapath::lens_exhausted(fg_list list, const Prefix& p, const PrefixLens& lens) {
+  return resource_exhausted(std::string("the ") + kListNames[list] + " list already uses " +
+                            std::to_string(FG_MAX_PREFIX_LENS) + " " + (p.v4 ? "IPv4" : "IPv6") +
+                            " prefix lengths (" + lens.describe(!p.v4) + "); express " + p.str() +
+                            " with one of those lengths");
+}
+
 Status Datapath::put_prefix(fg_list list, const Prefix& p, const void* value, bool existed) {
-  static constexpr const char* kNames[] = {"allow", "block", "protected"};
   const fg_lpm_key key = p.lpm_key();
   PrefixLens& lens = lens_[FG_LENS_INDEX(list, !p.v4)];
-  if (!existed && !lens.can_add(key.prefixlen))
-    return resource_exhausted(std::string("the ") + kNames[list] + " list already uses " +
-                              std::to_string(FG_MAX_PREFIX_LENS) + " " + (p.v4 ? "IPv4" : "IPv6") +
-                              " prefix lengths (" + lens.describe(!p.v4) + "); express " + p.str() +
-                              " with one of those lengths");
-  if (auto s = map_update(bpf_map__fd(list_map(list)), &key, value, kNames[list]); !s) return s;
+  if (!existed && !lens.can_add(key.prefixlen)) return lens_exhausted(list, p, lens);
+  if (auto s = map_update(bpf_map__fd(list_map(list)), &key, value, kListNames[list]); !s) return s;
   if (existed || !lens.add(key.prefixlen)) return Ok{};
   return write_lens(list, !p.v4);
 }
 
 Status Datapath::remove_prefix(fg_list list, const Prefix& p) {
-  static constexpr const char* kNames[] = {"allow", "block", "protected"};
   const fg_lpm_key key = p.lpm_key();
-  if (auto s =
-          map_delete(bpf_map__fd(list_map(list)), &key, std::string(kNames[list]) + " " + p.str());
+  if (auto s = map_delete(bpf_map__fd(list_map(list)), &key,
+                          std::string(kListNames[list]) + " " + p.str());
       !s)
     return s;
   if (!lens_[FG_LENS_INDEX(list, !p.v4)].remove(key.prefixlen)) return Ok{};
@@ -206,6 +209,45 @@ Result<std::optional<fg_block>> Datapath::add_block(const Prefix& p, const fg_bl
   if (existed) v.hits = old.hits;
   if (auto s = put_prefix(FG_LIST_BLOCK, p, &v, existed); !s) return s.error();
   return existed ? std::optional<fg_block>{old} : std::nullopt;
+}
+
+Status Datapath::add_new_blocks(const std::vector<std::pair<Prefix, fg_block>>& entries) {
+  // Prefix lengths first, on copies: nothing changes unless every entry fits.
+  PrefixLens lens[2] = {lens_[FG_LENS_INDEX(FG_LIST_BLOCK, 0)],
+                        lens_[FG_LENS_INDEX(FG_LIST_BLOCK, 1)]};
+  bool changed[2] = {false, false};
+  std::vector<fg_lpm_key> keys;
+  std::vector<fg_block> values;
+  keys.reserve(entries.size());
+  values.reserve(entries.size());
+  for (const auto& [p, v] : entries) {
+    const fg_lpm_key key = p.lpm_key();
+    PrefixLens& pl = lens[p.v4 ? 0 : 1];
+    if (!pl.can_add(key.prefixlen)) return lens_exhausted(FG_LIST_BLOCK, p, pl);
+    changed[p.v4 ? 0 : 1] |= pl.add(key.prefixlen);
+    keys.push_back(key);
+    values.push_back(v);
+  }
+  // One syscall for the lot; on failure the kernel says how many went in, and those go.
+  const int fd = bpf_map__fd(skel_->maps.block);
+  auto count = static_cast<uint32_t>(keys.size());
+  if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, nullptr) != 0) {
+    const int err = errno;
+    uint32_t added = count;
+    if (added && bpf_map_delete_batch(fd, keys.data(), &added, nullptr) != 0)
+      for (uint32_t i = 0; i < count; i++) bpf_map_delete_elem(fd, &keys[i]);
+    if (err == E2BIG || err == ENOMEM || err == ENOSPC)
+      return resource_exhausted("block map is full (" + std::to_string(entries.size()) +
+                                " new entries do not fit); remove entries or raise "
+                                "maps.block_entries in the config");
+    return internal_error("updating block: " + errno_text(err));
+  }
+  for (int v6 = 0; v6 < 2; v6++) {
+    lens_[FG_LENS_INDEX(FG_LIST_BLOCK, v6)] = lens[v6];
+    if (changed[v6])
+      if (auto s = write_lens(FG_LIST_BLOCK, v6); !s) return s;
+  }
+  return Ok{};
 }
 
 Status Datapath::remove_block(const Prefix& p) { return remove_prefix(FG_LIST_BLOCK, p); }

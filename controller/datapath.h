@@ -79,6 +79,10 @@ class DataPlane {
   // Adds or replaces the block for exactly p, keeping the hit counter of an entry it
   // replaces; returns that entry's previous value.
   virtual Result<std::optional<fg_block>> add_block(const Prefix& p, const fg_block& value) = 0;
+  // Adds blocks for prefixes that have no entry yet (new rules) in one batched update, all
+  // or none. An entry that is there after all (an auto-block not yet recorded) is
+  // replaced, hit counter included, and on failure removed with the rest.
+  virtual Status add_new_blocks(const std::vector<std::pair<Prefix, fg_block>>& entries) = 0;
   virtual Status remove_block(const Prefix& p) = 0;
   virtual std::optional<fg_block> find_block(const Prefix& p) const = 0;
   virtual std::vector<BlockEntry> blocks() const = 0;
@@ -118,6 +122,7 @@ class Datapath : public DataPlane {
   // A full map, or a prefix length beyond the FG_MAX_PREFIX_LENS the list may use, is
   // RESOURCE_EXHAUSTED.
   Result<std::optional<fg_block>> add_block(const Prefix& p, const fg_block& value) override;
+  Status add_new_blocks(const std::vector<std::pair<Prefix, fg_block>>& entries) override;
   Status remove_block(const Prefix& p) override;
   std::optional<fg_block> find_block(const Prefix& p) const override;
   std::vector<BlockEntry> blocks() const override;
@@ -160,6 +165,8 @@ class Datapath : public DataPlane {
   ::bpf_map* list_map(fg_list list) const;
   // Reads the entry for exactly p into `old` (the list's value type); true if it exists.
   bool lookup_prefix(fg_list list, const Prefix& p, void* old) const;
+  // RESOURCE_EXHAUSTED: p's length would be one more than the list may probe.
+  static Error lens_exhausted(fg_list list, const Prefix& p, const PrefixLens& lens);
   // Writes the entry; `existed` from lookup_prefix decides whether a length is added.
   Status put_prefix(fg_list list, const Prefix& p, const void* value, bool existed);
   Status remove_prefix(fg_list list, const Prefix& p);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <set>
 #include <unordered_set>
@@ -26,10 +27,11 @@ std::string join(const std::vector<Prefix>& v) {
 }
 
 // Orders rules by kind, then address, then length, and finds one in O(log n).
-std::string rule_key(RuleKind k, const Prefix& p) {
-  std::string key(1, k == RuleKind::kBlock ? 'b' : 'a');
-  key.append(reinterpret_cast<const char*>(p.addr.w), sizeof(p.addr.w));
-  key.push_back(static_cast<char>(p.len));
+Engine::RuleKey rule_key(RuleKind k, const Prefix& p) {
+  Engine::RuleKey key{};
+  key[0] = k == RuleKind::kBlock ? 'b' : 'a';
+  std::memcpy(key.data() + 1, p.addr.w, sizeof(p.addr.w));
+  key[17] = static_cast<uint8_t>(p.len);
   return key;
 }
 
@@ -49,11 +51,11 @@ void Engine::publish(EventKind kind, const std::string& subject, const std::stri
   if (events_) events_->publish({unix_now(), kind, subject, detail, actor});
 }
 
-fg_block Engine::block_value(const RuleRecord& r, int64_t now_unix) const {
+fg_block Engine::block_value(const RuleRecord& r, int64_t now_unix, uint64_t now_mono) const {
   fg_block b{};
   b.origin = r.origin;
   if (r.expires_at > 0)  // wall-clock expiry to the program's monotonic clock
-    b.expires_ns = monotonic_ns() +
+    b.expires_ns = (now_mono ? now_mono : monotonic_ns()) +
                    static_cast<uint64_t>(std::max<int64_t>(r.expires_at - now_unix, 0)) * kNsPerSec;
   return b;
 }
@@ -161,11 +163,12 @@ Result<std::vector<Prefix>> Engine::parse_all(const std::vector<std::string>& te
   if (texts.empty()) return invalid_argument("give at least one prefix, e.g. 192.0.2.0/24");
   std::vector<Prefix> out;
   out.reserve(texts.size());
-  std::unordered_set<std::string> seen;
+  std::unordered_set<Prefix, PrefixHash> seen;
+  seen.reserve(texts.size());
   for (const std::string& t : texts) {
     auto p = parse_prefix(t);
     if (!p.ok()) return p.error();
-    if (seen.insert(rule_key(RuleKind::kBlock, *p)).second) out.push_back(*p);
+    if (seen.insert(*p).second) out.push_back(*p);
   }
   return out;
 }
@@ -196,7 +199,8 @@ Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Call
       return refuse(invalid_argument(p.str() + " is shorter than /" + std::to_string(min) +
                                      " (rules.min_prefix_" + (p.v4 ? "v4" : "v6") +
                                      "); give --force if you mean to block that much"));
-    for (auto it = rules_.lower_bound("a"); it != rules_.end() && it->first[0] == 'a'; ++it)
+    for (auto it = rules_.lower_bound(Engine::RuleKey{'a'});
+         it != rules_.end() && it->first[0] == 'a'; ++it)
       if (const RuleRecord& a = it->second; contains(a.prefix, p))
         return refuse(failed_precondition(p.str() + " is inside allow-listed " + a.prefix.str() +
                                           ", which wins over blocks; run `floodgatectl disallow " +
@@ -208,32 +212,53 @@ Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Call
   }
   const int64_t now = unix_now();
   std::vector<RuleRecord> records;
+  records.reserve(parsed->size());
   for (const Prefix& p : *parsed)
     records.push_back(
         {RuleKind::kBlock, p, FG_ORIGIN_OPERATOR, req.reason, c.who, now, ttl > 0 ? now + ttl : 0});
-  // Store first: nothing acknowledged may be lost. Then the maps, all or none.
+  // Store first: nothing acknowledged may be lost. Then the maps, all or none: new
+  // prefixes in one batched update, rules being replaced one by one (they keep their hit
+  // counters and can be put back exactly).
   std::vector<RuleRecord> replaced;
-  for (const RuleRecord& r : records)
-    if (auto it = rules_.find(rule_key(RuleKind::kBlock, r.prefix)); it != rules_.end())
-      replaced.push_back(it->second);
-  if (auto s = store_.put_rules(records); !s) return refuse(s.error());
-  std::vector<std::pair<Prefix, std::optional<fg_block>>> applied;
-  applied.reserve(records.size());
+  std::vector<std::pair<Prefix, fg_block>> fresh;
+  std::vector<const RuleRecord*> again;
+  fresh.reserve(records.size());
+  const uint64_t mono = monotonic_ns();
   for (const RuleRecord& r : records) {
-    auto old = dp_.add_block(r.prefix, block_value(r, now));
+    if (auto it = rules_.find(rule_key(RuleKind::kBlock, r.prefix)); it != rules_.end()) {
+      replaced.push_back(it->second);
+      again.push_back(&r);
+    } else {
+      fresh.emplace_back(r.prefix, block_value(r, now, mono));
+    }
+  }
+  if (auto s = store_.put_rules(records); !s) return refuse(s.error());
+  auto undo_store = [&] {
+    std::vector<Prefix> added;
+    for (const RuleRecord& x : records) added.push_back(x.prefix);
+    (void)store_.delete_rules(RuleKind::kBlock, added);
+    (void)store_.put_rules(replaced);
+  };
+  if (auto s = dp_.add_new_blocks(fresh); !s) {
+    undo_store();
+    return refuse(
+        Error{s.error().code, s.error().message + "; nothing of this request was applied"});
+  }
+  std::vector<std::pair<Prefix, std::optional<fg_block>>> applied;
+  for (const RuleRecord* r : again) {
+    auto old = dp_.add_block(r->prefix, block_value(*r, now));
     if (!old.ok()) {
       const Error& e = old.error();
       for (auto& [p, prev] : applied)
         (void)(prev ? dp_.add_block(p, *prev).ok() : dp_.remove_block(p).ok());
-      std::vector<Prefix> added;
-      for (const RuleRecord& x : records) added.push_back(x.prefix);
-      (void)store_.delete_rules(RuleKind::kBlock, added);
-      (void)store_.put_rules(replaced);
+      for (const auto& [p, v] : fresh) (void)dp_.remove_block(p);
+      undo_store();
       return refuse(Error{e.code, e.message + "; nothing of this request was applied"});
     }
-    applied.emplace_back(r.prefix, *old);
+    applied.emplace_back(r->prefix, *old);
   }
-  for (const RuleRecord& r : records) rules_[rule_key(RuleKind::kBlock, r.prefix)] = r;
+  for (const RuleRecord& r : records)
+    rules_.insert_or_assign(rule_key(RuleKind::kBlock, r.prefix), r);
   audit(c, "block", detail + (ttl ? " ttl " + duration_text(ttl) : " no expiry"), "ok");
   publish(
       EventKind::kBlock,

@@ -3,6 +3,7 @@
 // Plain C++ over the DataPlane and Store interfaces; the gRPC layer translates to it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -55,6 +56,9 @@ struct RuleView {
 
 class Engine {
  public:
+  // 'a' or 'b', the 16 address bytes, the length: sorts like `floodgatectl list`.
+  using RuleKey = std::array<uint8_t, 18>;
+
   // `events` may be null (no one watches).
   Engine(DataPlane& dp, Store& store, const DaemonConfig& cfg, EventBus* events = nullptr);
 
@@ -94,7 +98,8 @@ class Engine {
   Result<std::vector<Prefix>> remove_rules(RuleKind kind, const std::vector<std::string>& texts,
                                            const Caller& c);
   Result<std::vector<Prefix>> parse_all(const std::vector<std::string>& texts) const;
-  fg_block block_value(const RuleRecord& r, int64_t now_unix) const;
+  // The map value for r; now_mono: monotonic_ns() read once for a whole batch (0: read it).
+  fg_block block_value(const RuleRecord& r, int64_t now_unix, uint64_t now_mono = 0) const;
   void audit(const Caller& c, const std::string& action, const std::string& detail,
              const std::string& result);
   void publish(EventKind kind, const std::string& subject, const std::string& detail,
@@ -110,7 +115,7 @@ class Engine {
   EventBus* events_;
   mutable std::mutex mu_;  // one writer at a time over store + maps
   // Mirror of the store's rules, by rule_key(): kind, then address, then length.
-  std::map<std::string, RuleRecord> rules_;
+  std::map<RuleKey, RuleRecord> rules_;
   Policy policy_{};
   unsigned ticks_ = 0;
 };

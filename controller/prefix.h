@@ -21,6 +21,15 @@ struct Prefix {
   bool operator==(const Prefix& o) const;
 };
 
+// For unordered containers of prefixes (batches of 100k are checked for duplicates).
+struct PrefixHash {
+  size_t operator()(const Prefix& p) const {
+    uint64_t h = p.len;
+    for (uint32_t w : p.addr.w) h = (h ^ w) * 0x100000001b3ull;  // FNV-1a over words
+    return static_cast<size_t>(h ^ (h >> 32));
+  }
+};
+
 // Parses "192.0.2.1", "192.0.2.0/24", "2001:db8::/32". A bare address is a host prefix.
 // Host bits set ("192.0.2.1/24") is an error that names the prefix meant.
 Result<Prefix> parse_prefix(std::string_view text);

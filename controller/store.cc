@@ -3,7 +3,9 @@
 
 #include <sqlite3.h>
 
+#include <cstring>
 #include <filesystem>
+#include <unordered_set>
 
 namespace floodgate {
 namespace {
@@ -21,6 +23,16 @@ CREATE TABLE IF NOT EXISTS rules (
   expires_at INTEGER NOT NULL,
   PRIMARY KEY (kind, prefix)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rule_batches (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  origin INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  prefixes BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS announcements (
   prefix TEXT NOT NULL,
   provider TEXT NOT NULL,
@@ -84,6 +96,37 @@ CREATE TABLE IF NOT EXISTS audit (
 )sql";
 
 const char* kind_name(RuleKind k) { return k == RuleKind::kBlock ? "block" : "allow"; }
+RuleKind kind_of(const std::string& name) {
+  return name == "allow" ? RuleKind::kAllow : RuleKind::kBlock;
+}
+
+// Requests at least this large whose records differ only in the prefix are stored as one
+// row of rule_batches: a row per prefix made a 100k-prefix block take ~170 ms in SQLite.
+constexpr size_t kBatchMin = 256;
+
+// A batch's prefixes: 16 address bytes (IPv4-mapped, as the maps have them), the length,
+// and 4 or 6, per prefix.
+constexpr size_t kPackedPrefix = 18;
+
+void pack(const Prefix& p, std::string* out) {
+  out->append(reinterpret_cast<const char*>(p.addr.w), sizeof(p.addr.w));
+  out->push_back(static_cast<char>(p.len));
+  out->push_back(p.v4 ? 4 : 6);
+}
+
+Prefix unpack(const unsigned char* b) {
+  Prefix p;
+  std::memcpy(p.addr.w, b, sizeof(p.addr.w));
+  p.len = b[16];
+  p.v4 = b[17] == 4;
+  return p;
+}
+
+bool same_but_prefix(const RuleRecord& a, const RuleRecord& b) {
+  return a.kind == b.kind && a.origin == b.origin && a.reason == b.reason &&
+         a.created_by == b.created_by && a.created_at == b.created_at &&
+         a.expires_at == b.expires_at;
+}
 
 // A prepared statement that finalizes itself.
 class Stmt {
@@ -98,6 +141,9 @@ class Stmt {
     sqlite3_bind_text(s_, i, v.c_str(), -1, SQLITE_TRANSIENT);
   }
   void int64(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
+  void blob(int i, const std::string& v) {
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
   std::string col_text(int i) const {
     const auto* t = sqlite3_column_text(s_, i);
     return t ? reinterpret_cast<const char*>(t) : "";
@@ -125,6 +171,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   std::unique_ptr<Store> store(new Store(db));
   if (auto s = store->exec(kSchema); !s)
     return failed_precondition("state database " + path + ": " + s.error().message);
+  if (auto s = store->load_where(); !s)
+    return failed_precondition("state database " + path + ": " + s.error().message);
   return store;
 }
 
@@ -138,9 +186,38 @@ Status Store::exec(const char* sql) {
   return internal_error("sqlite: " + msg);
 }
 
+Status Store::load_where() {
+  auto all = rules_with_location();
+  if (!all.ok()) return all.error();
+  where_.clear();
+  where_.reserve(all->size());
+  for (const auto& [r, loc] : *all) where_[{r.kind, r.prefix}] = loc;
+  return Ok{};
+}
+
 Status Store::put_rules(const std::vector<RuleRecord>& rules) {
+  if (rules.empty()) return Ok{};
   std::lock_guard lock(mu_);
+  bool batch = rules.size() >= kBatchMin;
+  for (size_t i = 1; batch && i < rules.size(); i++) batch = same_but_prefix(rules[0], rules[i]);
   if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
+  std::vector<RuleKey> keys;
+  keys.reserve(rules.size());
+  for (const RuleRecord& r : rules) keys.push_back({r.kind, r.prefix});
+  int64_t batch_id = 0;
+  Status s = unstore(keys);
+  if (s) s = batch ? put_batch(rules) : put_singles(rules);
+  if (s && batch) batch_id = static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  if (s) s = exec("COMMIT");
+  if (!s) {
+    (void)exec("ROLLBACK");
+    return internal_error("storing rules failed (nothing was stored): " + s.error().message);
+  }
+  for (const RuleKey& k : keys) where_[k] = batch_id;
+  return Ok{};
+}
+
+Status Store::put_singles(const std::vector<RuleRecord>& rules) {
   Stmt st(db_,
           "INSERT OR REPLACE INTO rules (kind, prefix, origin, reason, created_by, created_at, "
           "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -152,43 +229,104 @@ Status Store::put_rules(const std::vector<RuleRecord>& rules) {
     st.text(5, r.created_by);
     st.int64(6, r.created_at);
     st.int64(7, r.expires_at);
-    if (!st || sqlite3_step(st.get()) != SQLITE_DONE) {
-      const std::string msg = sqlite3_errmsg(db_);
-      (void)exec("ROLLBACK");  // the error reported is the first one
-      return internal_error("storing rules failed (nothing was stored): " + msg);
-    }
+    if (!st || sqlite3_step(st.get()) != SQLITE_DONE) return internal_error(sqlite3_errmsg(db_));
     sqlite3_reset(st.get());
   }
-  return exec("COMMIT");
+  return Ok{};
+}
+
+Status Store::put_batch(const std::vector<RuleRecord>& rules) {
+  std::string packed;
+  packed.reserve(rules.size() * kPackedPrefix);
+  for (const RuleRecord& r : rules) pack(r.prefix, &packed);
+  const RuleRecord& r = rules[0];
+  Stmt st(db_,
+          "INSERT INTO rule_batches (kind, origin, reason, created_by, created_at, expires_at, "
+          "prefixes) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  st.text(1, kind_name(r.kind));
+  st.int64(2, r.origin);
+  st.text(3, r.reason);
+  st.text(4, r.created_by);
+  st.int64(5, r.created_at);
+  st.int64(6, r.expires_at);
+  st.blob(7, packed);
+  if (!st || sqlite3_step(st.get()) != SQLITE_DONE) return internal_error(sqlite3_errmsg(db_));
+  return Ok{};
+}
+
+Status Store::unstore(const std::vector<RuleKey>& keys) {
+  Stmt del(db_, "DELETE FROM rules WHERE kind = ? AND prefix = ?");
+  std::unordered_map<int64_t, std::unordered_set<Prefix, PrefixHash>> from_batches;
+  for (const RuleKey& k : keys) {
+    auto it = where_.find(k);
+    if (it == where_.end()) continue;
+    if (it->second > 0) {
+      from_batches[it->second].insert(k.prefix);
+      continue;
+    }
+    del.text(1, kind_name(k.kind));
+    del.text(2, k.prefix.str());
+    if (!del || sqlite3_step(del.get()) != SQLITE_DONE) return internal_error(sqlite3_errmsg(db_));
+    sqlite3_reset(del.get());
+  }
+  // A batch loses some prefixes: rewritten without them, or deleted when none are left.
+  for (const auto& [id, gone] : from_batches) {
+    Stmt get(db_, "SELECT prefixes FROM rule_batches WHERE id = ?");
+    get.int64(1, id);
+    if (!get || sqlite3_step(get.get()) != SQLITE_ROW) return internal_error(sqlite3_errmsg(db_));
+    const auto* b = static_cast<const unsigned char*>(sqlite3_column_blob(get.get(), 0));
+    const size_t n = static_cast<size_t>(sqlite3_column_bytes(get.get(), 0)) / kPackedPrefix;
+    std::string kept;
+    kept.reserve(n * kPackedPrefix);
+    for (size_t i = 0; i < n; i++)
+      if (const Prefix p = unpack(b + i * kPackedPrefix); !gone.count(p)) pack(p, &kept);
+    Stmt put(db_, kept.empty() ? "DELETE FROM rule_batches WHERE id = ?"
+                               : "UPDATE rule_batches SET prefixes = ? WHERE id = ?");
+    if (kept.empty()) {
+      put.int64(1, id);
+    } else {
+      put.blob(1, kept);
+      put.int64(2, id);
+    }
+    if (!put || sqlite3_step(put.get()) != SQLITE_DONE) return internal_error(sqlite3_errmsg(db_));
+  }
+  return Ok{};
 }
 
 Status Store::delete_rules(RuleKind kind, const std::vector<Prefix>& prefixes) {
   std::lock_guard lock(mu_);
+  std::vector<RuleKey> keys;
+  keys.reserve(prefixes.size());
+  for (const Prefix& p : prefixes) keys.push_back({kind, p});
   if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
-  Stmt st(db_, "DELETE FROM rules WHERE kind = ? AND prefix = ?");
-  for (const Prefix& p : prefixes) {
-    st.text(1, kind_name(kind));
-    st.text(2, p.str());
-    if (!st || sqlite3_step(st.get()) != SQLITE_DONE) {
-      const std::string msg = sqlite3_errmsg(db_);
-      (void)exec("ROLLBACK");  // the error reported is the first one
-      return internal_error("deleting rules failed (nothing was deleted): " + msg);
-    }
-    sqlite3_reset(st.get());
+  Status s = unstore(keys);
+  if (s) s = exec("COMMIT");
+  if (!s) {
+    (void)exec("ROLLBACK");
+    return internal_error("deleting rules failed (nothing was deleted): " + s.error().message);
   }
-  return exec("COMMIT");
+  for (const RuleKey& k : keys) where_.erase(k);
+  return Ok{};
 }
 
 Result<std::vector<RuleRecord>> Store::rules() const {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
-          "SELECT kind, prefix, origin, reason, created_by, created_at, expires_at FROM rules "
-          "ORDER BY kind, prefix");
-  if (!st) return internal_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  auto all = rules_with_location();
+  if (!all.ok()) return all.error();
   std::vector<RuleRecord> out;
+  out.reserve(all->size());
+  for (auto& [r, loc] : *all) out.push_back(std::move(r));
+  return out;
+}
+
+Result<std::vector<std::pair<RuleRecord, int64_t>>> Store::rules_with_location() const {
+  std::vector<std::pair<RuleRecord, int64_t>> out;
+  Stmt st(db_,
+          "SELECT kind, prefix, origin, reason, created_by, created_at, expires_at FROM rules");
+  if (!st) return internal_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
   while (sqlite3_step(st.get()) == SQLITE_ROW) {
     RuleRecord r;
-    r.kind = st.col_text(0) == "allow" ? RuleKind::kAllow : RuleKind::kBlock;
+    r.kind = kind_of(st.col_text(0));
     auto p = parse_prefix(st.col_text(1));
     if (!p.ok()) return internal_error("state database holds a bad prefix: " + p.error().message);
     r.prefix = *p;
@@ -197,7 +335,27 @@ Result<std::vector<RuleRecord>> Store::rules() const {
     r.created_by = st.col_text(4);
     r.created_at = sqlite3_column_int64(st.get(), 5);
     r.expires_at = sqlite3_column_int64(st.get(), 6);
-    out.push_back(std::move(r));
+    out.emplace_back(std::move(r), 0);
+  }
+  Stmt bt(db_,
+          "SELECT id, kind, origin, reason, created_by, created_at, expires_at, prefixes "
+          "FROM rule_batches");
+  if (!bt) return internal_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  while (sqlite3_step(bt.get()) == SQLITE_ROW) {
+    RuleRecord r;
+    const int64_t id = sqlite3_column_int64(bt.get(), 0);
+    r.kind = kind_of(bt.col_text(1));
+    r.origin = static_cast<uint32_t>(sqlite3_column_int64(bt.get(), 2));
+    r.reason = bt.col_text(3);
+    r.created_by = bt.col_text(4);
+    r.created_at = sqlite3_column_int64(bt.get(), 5);
+    r.expires_at = sqlite3_column_int64(bt.get(), 6);
+    const auto* b = static_cast<const unsigned char*>(sqlite3_column_blob(bt.get(), 7));
+    const size_t n = static_cast<size_t>(sqlite3_column_bytes(bt.get(), 7)) / kPackedPrefix;
+    for (size_t i = 0; i < n; i++) {
+      r.prefix = unpack(b + i * kPackedPrefix);
+      out.emplace_back(r, id);
+    }
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "detector.h"
@@ -91,7 +92,8 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Inserts or replaces every record, all in one transaction.
+  // Inserts or replaces every record, all in one transaction. A large request whose
+  // records share everything but the prefix (one `block --file`) is one row of its own.
   Status put_rules(const std::vector<RuleRecord>& rules);
   // Deletes these rules in one transaction; missing ones are ignored.
   Status delete_rules(RuleKind kind, const std::vector<Prefix>& prefixes);
@@ -125,11 +127,31 @@ class Store {
   Result<std::vector<AuditRecord>> audit_log(size_t last_n) const;
 
  private:
+  // Where a rule lives: a row of `rules` (0) or the id of its row in `rule_batches`.
+  struct RuleKey {
+    RuleKind kind;
+    Prefix prefix;
+    bool operator==(const RuleKey& o) const { return kind == o.kind && prefix == o.prefix; }
+  };
+  struct RuleKeyHash {
+    size_t operator()(const RuleKey& k) const {
+      return PrefixHash{}(k.prefix) ^ static_cast<size_t>(k.kind);
+    }
+  };
+  using Where = std::unordered_map<RuleKey, int64_t, RuleKeyHash>;
+
   explicit Store(sqlite3* db) : db_(db) {}
   Status exec(const char* sql);
+  Status load_where();
+  Result<std::vector<std::pair<RuleRecord, int64_t>>> rules_with_location() const;
+  // Inside a transaction: removes these rules from wherever they are stored.
+  Status unstore(const std::vector<RuleKey>& keys);
+  Status put_batch(const std::vector<RuleRecord>& rules);
+  Status put_singles(const std::vector<RuleRecord>& rules);
 
   mutable std::mutex mu_;  // one connection, used from the API threads and the ticker
   sqlite3* db_;
+  Where where_;  // every stored rule; changed only after its transaction committed
 };
 
 }  // namespace floodgate
