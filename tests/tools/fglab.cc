@@ -2,14 +2,21 @@
 // TCP connection's line with "ok"; `fglab probe ADDR PORT SECONDS` makes one small
 // request/response exchange every 100 ms and prints, each second, how many succeeded
 // and their median latency, then a summary line. Used by scripts/demo.sh and the lab.
+// `fglab tap-sink DEV` creates tap device DEV and reads and discards every frame sent to
+// it until killed: a device that costs its sender almost nothing to transmit to, for
+// scripts/bench-compare's generator-only lane (trafgen spins on a tap nobody reads).
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -100,10 +107,34 @@ int probe(const char* ip, int port, int seconds) {
 
 }  // namespace
 
+int tap_sink(const char* dev) {
+  const int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  ifreq ifr{};
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  std::snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+  if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) != 0) {
+    std::fprintf(stderr, "fglab: cannot create tap %s: %s\n", dev, std::strerror(errno));
+    return 1;
+  }
+  // Non-blocking reads and a 1 ms nap when the queue is empty: nobody ever waits on the
+  // tap, so the sender never pays for waking a reader (that would be charged to it).
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  std::vector<char> frame(65536);
+  for (;;) {
+    while (read(fd, frame.data(), frame.size()) >= 0) {
+    }
+    if (errno != EAGAIN && errno != EINTR) return 1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 int main(int argc, char** argv) {
   if (argc == 4 && !std::strcmp(argv[1], "serve")) return serve(argv[2], std::atoi(argv[3]));
   if (argc == 5 && !std::strcmp(argv[1], "probe"))
     return probe(argv[2], std::atoi(argv[3]), std::atoi(argv[4]));
-  std::fprintf(stderr, "usage: fglab serve ADDR PORT | fglab probe ADDR PORT SECONDS\n");
+  if (argc == 3 && !std::strcmp(argv[1], "tap-sink")) return tap_sink(argv[2]);
+  std::fprintf(stderr,
+               "usage: fglab serve ADDR PORT | fglab probe ADDR PORT SECONDS | fglab tap-sink "
+               "DEV\n");
   return 2;
 }
