@@ -212,6 +212,7 @@ Result<std::optional<fg_block>> Datapath::add_block(const Prefix& p, const fg_bl
 }
 
 Status Datapath::add_new_blocks(const std::vector<std::pair<Prefix, fg_block>>& entries) {
+  if (entries.empty()) return Ok{};
   // Prefix lengths first, on copies: nothing changes unless every entry fits.
   PrefixLens lens[2] = {lens_[FG_LENS_INDEX(FG_LIST_BLOCK, 0)],
                         lens_[FG_LENS_INDEX(FG_LIST_BLOCK, 1)]};
