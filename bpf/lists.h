@@ -16,6 +16,7 @@ static __noinline int fg_check_allow(const struct fg_addr *src, __u32 v6)
 
 	if (!pl)
 		return FG_NEXT;
+#pragma unroll
 	for (__u32 i = 0; i < FG_MAX_PREFIX_LENS && i < pl->count; i++) {
 		struct fg_allow *a = fg_prefix_probe(&allow, pl, i, src);
 
@@ -34,6 +35,7 @@ static __noinline int fg_check_block(const struct fg_addr *src, __u32 v6, __u64 
 
 	if (!pl)
 		return FG_NEXT;
+#pragma unroll
 	for (__u32 i = 0; i < FG_MAX_PREFIX_LENS && i < pl->count; i++) {
 		struct fg_block *b = fg_prefix_probe(&block, pl, i, src);
 

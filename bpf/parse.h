@@ -51,6 +51,17 @@ struct fg_cursor {
 	void *limit;
 };
 
+/* A 16-bit length field in host order, for pointer arithmetic. Verifiers before ~6.5 lose
+ * a value's bounds through the byte swap; the mask, which the barrier keeps the compiler
+ * from dropping, gives them back (0..65535). */
+static __always_inline __u32 fg_len16(__be16 v)
+{
+	__u32 x = bpf_ntohs(v);
+
+	asm volatile("" : "+r"(x));
+	return x & 0xffff;
+}
+
 /* Returns a pointer to the next `len` bytes and advances, or NULL when they do not fit. */
 static __always_inline void *fg_pull(struct fg_cursor *c, __u32 len)
 {
@@ -101,7 +112,7 @@ static __always_inline int fg_parse_ipv4(struct fg_cursor *c, struct fg_pkt *pkt
 	if (ip->version != 4 || ip->ihl < 5)
 		return FG_R_MALFORMED;
 	hlen = ip->ihl * 4;
-	tot = bpf_ntohs(ip->tot_len);
+	tot = fg_len16(ip->tot_len);
 	if (tot < hlen || c->pos + tot > c->end)
 		return FG_R_MALFORMED;
 	if (!fg_pull(c, hlen))
@@ -141,15 +152,16 @@ static __always_inline int fg_parse_ipv6(struct fg_cursor *c, struct fg_pkt *pkt
 	if (!ip6 || ip6->version != 6)
 		return FG_R_MALFORMED;
 	/* payload_len 0 would be a jumbogram, which no Ethernet frame can carry. */
-	if (ip6->payload_len == 0 || c->pos + bpf_ntohs(ip6->payload_len) > c->end)
+	if (ip6->payload_len == 0 || c->pos + fg_len16(ip6->payload_len) > c->end)
 		return FG_R_MALFORMED;
-	c->limit = c->pos + bpf_ntohs(ip6->payload_len);
+	c->limit = c->pos + fg_len16(ip6->payload_len);
 	fg_addr_from_v6(&pkt->src, &ip6->saddr);
 	fg_addr_from_v6(&pkt->dst, &ip6->daddr);
 	pkt->is_v6 = 1;
 	next = ip6->nexthdr;
 
-	/* Up to FG_MAX_IPV6_EXT extension headers, then the upper-layer header. */
+/* Up to FG_MAX_IPV6_EXT extension headers, then the upper-layer header. */
+#pragma unroll
 	for (int i = 0; i <= FG_MAX_IPV6_EXT; i++) {
 		if (next == IPPROTO_FRAGMENT) {
 			struct fg_ipv6_frag *fh = fg_pull(c, sizeof(*fh));
@@ -246,6 +258,7 @@ static __always_inline int fg_parse(struct xdp_md *ctx, struct fg_pkt *pkt)
 	if (!eth)
 		return FG_R_MALFORMED;
 	proto = eth->h_proto;
+#pragma unroll
 	for (int i = 0; i < FG_MAX_VLAN_TAGS; i++) {
 		struct fg_vlan_hdr *vh;
 

@@ -8,6 +8,7 @@
 /* Clears the bits of `a` after `prefixlen` (mapped space, 0..128). */
 static __always_inline void fg_mask_addr(struct fg_addr *a, __u32 prefixlen)
 {
+#pragma unroll
 	for (__u32 i = 0; i < 4; i++) {
 		__u32 bits = prefixlen > 32 * i ? prefixlen - 32 * i : 0;
 

@@ -55,6 +55,7 @@ static __always_inline int fg_gcra(__u64 *tat, const struct fg_bucket_cfg *b, __
 static __always_inline int fg_spend(__u64 *tat, const struct fg_bucket_cfg *cfgs,
 				    const struct fg_cost *c, __u64 now, int base)
 {
+#pragma unroll
 	for (int i = 0; i < 2; i++) {
 		__s8 v = c->vec[i];
 
@@ -95,6 +96,7 @@ static __noinline int fg_protected_index(const struct fg_addr *dst, __u32 v6)
 
 	if (!pl)
 		return -1;
+#pragma unroll
 	for (__u32 i = 0; i < FG_MAX_PREFIX_LENS && i < pl->count; i++) {
 		struct fg_protected *p = fg_prefix_probe(&protected_dsts, pl, i, dst);
 

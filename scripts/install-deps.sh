@@ -14,6 +14,8 @@ packages=(
   # run time, lab, tests and benchmarks
   iproute2 xdp-tools netsniff-ng nftables iptables procps util-linux openssl
   gobgpd golang-github-osrg-gobgp-dev gnuplot-nox
+  # the verifier of Debian 12's kernel 6.1, in a VM (scripts/verify-kernel)
+  qemu-system-x86 busybox-static cpio
 )
 
 if [ "$(id -u)" -ne 0 ]; then
