@@ -110,6 +110,13 @@ TEST_F(DaemonTest, AllowListWinsOverBlocks) {
   ctl_ok("protect on");
   ctl_ok("block 198.18.100.0/24 --force");
   ctl_ok(std::string("allow ") + NetnsLab::kAddrA2 + " --reason monitoring");
+  {
+    v1::GetStatusResponse st;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(daemon_->api().GetStatus(&ctx, {}, &st).ok());
+    EXPECT_EQ(st.block_rules(), 1u);
+    EXPECT_EQ(st.allow_rules(), 1u);
+  }
   auto got = exchange();
   EXPECT_EQ(count_of(got, NetnsLab::kAddrA), 0);
   EXPECT_EQ(count_of(got, NetnsLab::kAddrA2), kCount);
