@@ -21,13 +21,17 @@ namespace {
 
 std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
 
-Status map_update(int fd, const void* key, const void* value, const char* what) {
-  if (bpf_map_update_elem(fd, key, value, BPF_ANY) == 0) return Ok{};
-  const int err = errno;
+// What a failed map update with errno `err` means for the caller.
+Error update_error(int err, const char* what) {
   if (err == E2BIG || err == ENOMEM || err == ENOSPC)
     return resource_exhausted(std::string(what) +
                               " map is full; remove entries or raise its size in the config");
   return internal_error(std::string("updating ") + what + ": " + errno_text(err));
+}
+
+Status map_update(int fd, const void* key, const void* value, const char* what) {
+  if (bpf_map_update_elem(fd, key, value, BPF_ANY) == 0) return Ok{};
+  return update_error(errno, what);
 }
 
 Status map_delete(int fd, const void* key, const std::string& what) {
@@ -237,11 +241,7 @@ Status Datapath::add_new_blocks(const std::vector<std::pair<Prefix, fg_block>>& 
     uint32_t added = count;
     if (added && bpf_map_delete_batch(fd, keys.data(), &added, nullptr) != 0)
       for (uint32_t i = 0; i < count; i++) bpf_map_delete_elem(fd, &keys[i]);
-    if (err == E2BIG || err == ENOMEM || err == ENOSPC)
-      return resource_exhausted("block map is full (" + std::to_string(entries.size()) +
-                                " new entries do not fit); remove entries or raise "
-                                "maps.block_entries in the config");
-    return internal_error("updating block: " + errno_text(err));
+    return update_error(err, "block");
   }
   for (int v6 = 0; v6 < 2; v6++) {
     lens_[FG_LENS_INDEX(FG_LIST_BLOCK, v6)] = lens[v6];

@@ -246,7 +246,7 @@ Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Call
   }
   std::vector<std::pair<Prefix, std::optional<fg_block>>> applied;
   for (const RuleRecord* r : again) {
-    auto old = dp_.add_block(r->prefix, block_value(*r, now));
+    auto old = dp_.add_block(r->prefix, block_value(*r, now, mono));
     if (!old.ok()) {
       const Error& e = old.error();
       for (auto& [p, prev] : applied)
