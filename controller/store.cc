@@ -178,6 +178,15 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
 
 Store::~Store() { sqlite3_close(db_); }
 
+Status Store::transaction(const std::string& failed, const std::function<Status()>& body) {
+  if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
+  Status s = body();
+  if (s) s = exec("COMMIT");
+  if (s) return Ok{};
+  (void)exec("ROLLBACK");  // the error reported is the first one
+  return internal_error(failed + ": " + s.error().message);
+}
+
 Status Store::exec(const char* sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) == SQLITE_OK) return Ok{};
@@ -200,19 +209,20 @@ Status Store::put_rules(const std::vector<RuleRecord>& rules) {
   std::lock_guard lock(mu_);
   bool batch = rules.size() >= kBatchMin;
   for (size_t i = 1; batch && i < rules.size(); i++) batch = same_but_prefix(rules[0], rules[i]);
-  if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
   std::vector<RuleKey> keys;
   keys.reserve(rules.size());
   for (const RuleRecord& r : rules) keys.push_back({r.kind, r.prefix});
   int64_t batch_id = 0;
-  Status s = unstore(keys);
-  if (s) s = batch ? put_batch(rules) : put_singles(rules);
-  if (s && batch) batch_id = static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
-  if (s) s = exec("COMMIT");
-  if (!s) {
-    (void)exec("ROLLBACK");
-    return internal_error("storing rules failed (nothing was stored): " + s.error().message);
-  }
+  if (auto s = transaction("storing rules failed (nothing was stored)",
+                           [&]() -> Status {
+                             if (auto u = unstore(keys); !u) return u;
+                             if (!batch) return put_singles(rules);
+                             if (auto b = put_batch(rules); !b) return b;
+                             batch_id = static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+                             return Ok{};
+                           });
+      !s)
+    return s;
   for (const RuleKey& k : keys) where_[k] = batch_id;
   return Ok{};
 }
@@ -298,13 +308,10 @@ Status Store::delete_rules(RuleKind kind, const std::vector<Prefix>& prefixes) {
   std::vector<RuleKey> keys;
   keys.reserve(prefixes.size());
   for (const Prefix& p : prefixes) keys.push_back({kind, p});
-  if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
-  Status s = unstore(keys);
-  if (s) s = exec("COMMIT");
-  if (!s) {
-    (void)exec("ROLLBACK");
-    return internal_error("deleting rules failed (nothing was deleted): " + s.error().message);
-  }
+  if (auto s =
+          transaction("deleting rules failed (nothing was deleted)", [&] { return unstore(keys); });
+      !s)
+    return s;
   for (const RuleKey& k : keys) where_.erase(k);
   return Ok{};
 }
@@ -465,25 +472,22 @@ std::optional<std::string> Store::setting(const std::string& key) const {
 
 Status Store::put_baselines(const std::vector<BaselineRow>& rows) {
   std::lock_guard lock(mu_);
-  if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
-  Stmt st(db_,
-          "INSERT OR REPLACE INTO baselines (iface, hour, vector, pps, bps, samples) "
-          "VALUES (?, ?, ?, ?, ?, ?)");
-  for (const BaselineRow& r : rows) {
-    st.text(1, r.iface);
-    st.int64(2, r.hour);
-    st.int64(3, r.vector);
-    sqlite3_bind_double(st.get(), 4, r.cell.pps);
-    sqlite3_bind_double(st.get(), 5, r.cell.bps);
-    st.int64(6, static_cast<int64_t>(r.cell.samples));
-    if (!st || sqlite3_step(st.get()) != SQLITE_DONE) {
-      const std::string msg = sqlite3_errmsg(db_);
-      (void)exec("ROLLBACK");
-      return internal_error("storing baselines failed: " + msg);
+  return transaction("storing baselines failed", [&]() -> Status {
+    Stmt st(db_,
+            "INSERT OR REPLACE INTO baselines (iface, hour, vector, pps, bps, samples) "
+            "VALUES (?, ?, ?, ?, ?, ?)");
+    for (const BaselineRow& r : rows) {
+      st.text(1, r.iface);
+      st.int64(2, r.hour);
+      st.int64(3, r.vector);
+      sqlite3_bind_double(st.get(), 4, r.cell.pps);
+      sqlite3_bind_double(st.get(), 5, r.cell.bps);
+      st.int64(6, static_cast<int64_t>(r.cell.samples));
+      if (!st || sqlite3_step(st.get()) != SQLITE_DONE) return internal_error(sqlite3_errmsg(db_));
+      sqlite3_reset(st.get());
     }
-    sqlite3_reset(st.get());
-  }
-  return exec("COMMIT");
+    return Ok{};
+  });
 }
 
 Result<std::vector<BaselineRow>> Store::baselines() const {

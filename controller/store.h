@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -110,7 +111,8 @@ class Store {
   Status set_setting(const std::string& key, const std::string& value);
   std::optional<std::string> setting(const std::string& key) const;
 
-  // Replaces the stored baselines with these, in one transaction.
+  // Inserts these baseline rows, replacing those with the same (iface, hour, vector), in
+  // one transaction.
   Status put_baselines(const std::vector<BaselineRow>& rows);
   Result<std::vector<BaselineRow>> baselines() const;
 
@@ -142,6 +144,9 @@ class Store {
 
   explicit Store(sqlite3* db) : db_(db) {}
   Status exec(const char* sql);
+  // Runs `body` in one transaction: committed when it succeeds; rolled back, its error
+  // prefixed with `failed`, when it or the commit fails. Callers hold mu_.
+  Status transaction(const std::string& failed, const std::function<Status()>& body);
   Status load_where();
   Result<std::vector<std::pair<RuleRecord, int64_t>>> rules_with_location() const;
   // Inside a transaction: removes these rules from wherever they are stored.

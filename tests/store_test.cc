@@ -144,4 +144,25 @@ TEST_F(StoreTest, AllowAndBlockOfTheSamePrefixAreDifferentRules) {
   EXPECT_EQ(r->size(), 599u);
 }
 
+TEST_F(StoreTest, BaselineRowsAreUpsertedAndSurviveAReopen) {
+  ASSERT_TRUE(
+      store_->put_baselines({{"eth0", 3, 1, {1200.5, 9.6e6, 40}}, {"eth0", 4, 1, {800, 6.4e6, 12}}})
+          .ok());
+  ASSERT_TRUE(store_->put_baselines({{"eth0", 3, 1, {1300, 1e7, 41}}}).ok());
+  reopen();
+  auto rows = store_->baselines();
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  for (const BaselineRow& r : *rows) {
+    EXPECT_EQ(r.iface, "eth0");
+    if (r.hour == 3) {
+      EXPECT_DOUBLE_EQ(r.cell.pps, 1300);
+      EXPECT_EQ(r.cell.samples, 41u);
+    } else {
+      EXPECT_EQ(r.hour, 4);
+      EXPECT_DOUBLE_EQ(r.cell.bps, 6.4e6);
+    }
+  }
+}
+
 }  // namespace
