@@ -23,6 +23,8 @@ using json = nlohmann::json;
 constexpr uint16_t kWebhookPort = 18089;
 constexpr int kFloodPps = 20000;
 constexpr const char* kHeavy[] = {"198.18.100.11", "198.18.100.12", "198.18.100.13"};
+// SYNs to the lab's service port, for heavy(): the syn-flood of several tests.
+constexpr const char* kSynTo8080 = "tcp(sp=drnd(), dp=8080, seq=drnd(), syn, win=1024)";
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -278,8 +280,7 @@ TEST_F(IncidentTest, SynFloodFromFewSourcesIsBlockedByThePlaybookAndUndoneAfterw
   Service service(lab_.ns_b, NetnsLab::kAddrB, 8080);
   Probe client(lab_.ns_a, NetnsLab::kAddrB, 8080, 9);
   std::unique_ptr<Flood> t;
-  const int64_t id =
-      detect(heavy("tcp(sp=drnd(), dp=8080, seq=drnd(), syn, win=1024)"), "syn-flood", &t);
+  const int64_t id = detect(heavy(kSynTo8080), "syn-flood", &t);
   ASSERT_GT(id, 0);
   // Mitigation: enforce at once, the SYN limits tightened, the three sources blocked
   // once the samples name them.
@@ -382,8 +383,7 @@ TEST_F(IncidentTest, BlockTopNeverBlocksAClientForBeingSeenOften) {
   Service service(lab_.ns_b, NetnsLab::kAddrB, 8080);
   Probe client(lab_.ns_a, NetnsLab::kAddrB, 8080, 8);
   std::unique_ptr<Flood> t;
-  const int64_t id =
-      detect(heavy("tcp(sp=drnd(), dp=8080, seq=drnd(), syn, win=1024)"), "syn-flood", &t);
+  const int64_t id = detect(heavy(kSynTo8080), "syn-flood", &t);
   ASSERT_GT(id, 0);
   ASSERT_TRUE(eventually([&] { return timeline_has(report(id), "", "block_top: "); },
                          std::chrono::seconds(5)));
@@ -488,8 +488,7 @@ TEST_F(IncidentTest, ACrashDuringAnIncidentLosesNothingAndItStillClosesWhenTheFl
   start_plain();
   learn_baseline();
   std::unique_ptr<Flood> t;
-  const int64_t id =
-      detect(heavy("tcp(sp=drnd(), dp=8080, seq=drnd(), syn, win=1024)"), "syn-flood", &t, 8);
+  const int64_t id = detect(heavy(kSynTo8080), "syn-flood", &t, 8);
   ASSERT_GT(id, 0);
   // Let the deferred block_top run, then kill -9 in the middle of the flood.
   ASSERT_TRUE(eventually([&] { return timeline_has(report(id), "action", "block_top: did"); },
