@@ -161,15 +161,14 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
 
 Result<std::vector<Prefix>> Engine::parse_all(const std::vector<std::string>& texts) const {
   if (texts.empty()) return invalid_argument("give at least one prefix, e.g. 192.0.2.0/24");
+  auto parsed = parse_prefixes(texts, [](size_t i) { return "#" + std::to_string(i + 1); });
+  if (!parsed.ok()) return parsed.error();
   std::vector<Prefix> out;
-  out.reserve(texts.size());
+  out.reserve(parsed->size());
   std::unordered_set<Prefix, PrefixHash> seen;
-  seen.reserve(texts.size());
-  for (const std::string& t : texts) {
-    auto p = parse_prefix(t);
-    if (!p.ok()) return p.error();
-    if (seen.insert(*p).second) out.push_back(*p);
-  }
+  seen.reserve(parsed->size());
+  for (const Prefix& p : *parsed)
+    if (seen.insert(p).second) out.push_back(p);
   return out;
 }
 

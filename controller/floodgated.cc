@@ -15,14 +15,18 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/un.h>
+#include <xdp/libxdp.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "config.h"
 #include "detector.h"
@@ -47,16 +51,54 @@ bool ensure_bpffs() {
   return mount("bpf", "/sys/fs/bpf", "bpf", 0, nullptr) == 0;
 }
 
-int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
+// libbpf's and libxdp's messages go to the log. While an interface is being attached they
+// are held back instead: libxdp first tries its multi-program dispatcher, and on kernels
+// that cannot load it (no freplace) both libraries print permission warnings although the
+// single-program fallback then works. Held lines are logged at debug level when the
+// attach succeeds (the "attached" line says which mode is in effect) and as warnings
+// when it fails.
+std::mutex g_lib_log_mu;
+std::vector<std::string>* g_lib_log_held = nullptr;
+
+void lib_log(bool warning, const char* fmt, va_list args) {
   char buf[1024];
   vsnprintf(buf, sizeof(buf), fmt, args);
   std::string line(buf);
   while (!line.empty() && line.back() == '\n') line.pop_back();
-  // libbpf's own info lines (e.g. about sections it skips) are noise for an operator.
-  spdlog::log(level == LIBBPF_WARN ? spdlog::level::warn : spdlog::level::debug, "{}", line);
+  std::lock_guard lock(g_lib_log_mu);
+  if (g_lib_log_held && warning) return g_lib_log_held->push_back(std::move(line));
+  // Their info lines (e.g. about sections libbpf skips) are noise for an operator.
+  spdlog::log(warning ? spdlog::level::warn : spdlog::level::debug, "{}", line);
+}
+
+int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
+  if (level != LIBBPF_DEBUG) lib_log(level == LIBBPF_WARN, fmt, args);
   return 0;
 }
+
+int libxdp_log(enum libxdp_print_level level, const char* fmt, va_list args) {
+  if (level != LIBXDP_DEBUG) lib_log(level == LIBXDP_WARN, fmt, args);
+  return 0;
+}
+
+// Holds back the libraries' warnings for its lifetime (see lib_log); release() logs them.
+class HeldLibraryLog {
+ public:
+  HeldLibraryLog() {
+    std::lock_guard lock(g_lib_log_mu);
+    g_lib_log_held = &lines_;
+  }
+  ~HeldLibraryLog() { release(spdlog::level::debug); }
+  void release(spdlog::level::level_enum level) {
+    std::lock_guard lock(g_lib_log_mu);
+    g_lib_log_held = nullptr;
+    for (const std::string& line : lines_) spdlog::log(level, "{}", line);
+    lines_.clear();
+  }
+
+ private:
+  std::vector<std::string> lines_;
+};
 
 // Detaches our program from the configured interfaces and removes the pins.
 int unload(const DaemonConfig& cfg) {
@@ -183,8 +225,13 @@ int run(const DaemonConfig& cfg) {
       return spdlog::error("at most {} interfaces (daemon.interfaces)", FG_MAX_IFACES), 1;
     if (auto s = (*dp)->assign_slot(ifindex, static_cast<uint32_t>(atts.size() + 1)); !s)
       spdlog::warn("{}: {}", name, s.error().message);
+    HeldLibraryLog held;
     auto a = (*dp)->attach(ifindex, cfg.attach_mode);
-    if (!a.ok()) return spdlog::error("{}: {}", name, a.error().message), 1;
+    if (!a.ok()) {
+      held.release(spdlog::level::warn);
+      return spdlog::error("{}: {}", name, a.error().message), 1;
+    }
+    held.release(spdlog::level::debug);
     if (cfg.attach_mode == AttachMode::kGeneric)
       spdlog::warn(
           "{}: GENERIC XDP mode: packets reach the filter only after the kernel has "
@@ -518,6 +565,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level.empty() ? cfg->log_level : log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   libbpf_set_print(libbpf_log);
+  libxdp_set_print(libxdp_log);
   if (do_unload) return unload(*cfg);
   return run(*cfg);
 }

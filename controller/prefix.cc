@@ -79,6 +79,10 @@ Result<Prefix> parse_prefix(std::string_view text) {
     fg_addr mapped_range{};
     mapped_range.w[2] = htonl(kMappedV4Word);
     const fg_addr a = masked(p.addr, p.len), b = masked(mapped_range, p.len);
+    if (p.len == 0)
+      return invalid_argument("'" + std::string(text) +
+                              "' is every IPv6 address (and to the data path every IPv4 "
+                              "address too); give a longer prefix");
     if (std::memcmp(&a, &b, sizeof(a)) == 0)
       return invalid_argument("'" + std::string(text) +
                               "' covers the IPv4-mapped range ::ffff:0:0/96; give IPv4 prefixes "
@@ -92,6 +96,28 @@ Result<Prefix> parse_prefix(std::string_view text) {
                             meant.str() + "?");
   }
   return p;
+}
+
+Result<std::vector<Prefix>> parse_prefixes(const std::vector<std::string>& texts,
+                                           const std::function<std::string(size_t)>& label) {
+  constexpr size_t kListed = 10;
+  std::vector<Prefix> out;
+  out.reserve(texts.size());
+  std::string listed;
+  size_t bad = 0;
+  for (size_t i = 0; i < texts.size(); i++) {
+    auto p = parse_prefix(texts[i]);
+    if (p.ok()) {
+      out.push_back(*p);
+      continue;
+    }
+    if (texts.size() == 1) return p.error();
+    if (bad++ < kListed) listed += "\n  " + label(i) + ": " + p.error().message;
+  }
+  if (bad == 0) return out;
+  if (bad > kListed) listed += "\n  ... and " + std::to_string(bad - kListed) + " more";
+  return invalid_argument(std::to_string(bad) + " of " + std::to_string(texts.size()) +
+                          " prefixes are not valid; nothing was applied:" + listed);
 }
 
 bool contains(const Prefix& outer, const Prefix& inner) {

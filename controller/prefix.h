@@ -1,8 +1,10 @@
 // IPv4/IPv6 prefixes as the data path stores them (IPv4-mapped, network byte order).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "floodgate.h"
 #include "result.h"
@@ -33,6 +35,12 @@ struct PrefixHash {
 // Parses "192.0.2.1", "192.0.2.0/24", "2001:db8::/32". A bare address is a host prefix.
 // Host bits set ("192.0.2.1/24") is an error that names the prefix meant.
 Result<Prefix> parse_prefix(std::string_view text);
+
+// Parses every text, in order. When some are not prefixes, the one error lists the first
+// ten, each after label(i) (e.g. "#3" or "blocklist.txt:12"), and says how many there are,
+// so that a long list is fixed in one pass. A single text's error is parse_prefix's.
+Result<std::vector<Prefix>> parse_prefixes(const std::vector<std::string>& texts,
+                                           const std::function<std::string(size_t)>& label);
 
 // True when `outer` covers all of `inner` (same family, shorter or equal length).
 bool contains(const Prefix& outer, const Prefix& inner);

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <ctime>
+#include <fstream>
 
 #include "daemon_lab.h"
 #include "test_util.h"
@@ -167,7 +168,9 @@ TEST_F(DaemonTest, BadBatchAppliesNothing) {
   grpc::ClientContext ctx;
   const grpc::Status s = daemon_->api().Block(&ctx, req, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(s.error_message().find("did you mean 10.8.0.0/15?"), std::string::npos)
+  EXPECT_NE(s.error_message().find("#1001: '10.9.0.0/15' has host bits set; did you mean "
+                                   "10.8.0.0/15?"),
+            std::string::npos)
       << s.error_message();
   v1::ListRulesResponse list;
   grpc::ClientContext ctx2;
@@ -211,7 +214,7 @@ TEST_F(DaemonTest, EveryRefusalHasItsCodeAndAMessageThatSaysWhatToDo) {
       {"/0", [](auto& a) { return block(a, {"0.0.0.0/0"}, 0, true); }, C::INVALID_ARGUMENT,
        "every IPv4 address"},
       {"v6 /0", [](auto& a) { return block(a, {"::/0"}, 0, true); }, C::INVALID_ARGUMENT,
-       "IPv4-mapped range"},
+       "every IPv6 address"},
       {"too short", [](auto& a) { return block(a, {"10.0.0.0/8"}); }, C::INVALID_ARGUMENT,
        "give --force"},
       {"ttl above max", [](auto& a) { return block(a, {"198.18.9.9"}, 30 * 86400); },
@@ -279,6 +282,22 @@ TEST_F(DaemonTest, EveryRefusalHasItsCodeAndAMessageThatSaysWhatToDo) {
   EXPECT_EQ(daemon_->ctl("block 198.18.1.1 --ttl soon", &out), 2);
   EXPECT_NE(out.find("not a duration"), std::string::npos) << out;
   EXPECT_EQ(daemon_->ctl("mode loud", &out), 2);
+  // A file is checked whole before anything is sent: every bad line by its number.
+  const std::string file = daemon_->dir() + "/bad-lines.txt";
+  std::ofstream(file) << "# incident 7\n198.18.7.1\n\nnot-an-address  # typo\n198.18.7.0/16\n";
+  EXPECT_EQ(daemon_->ctl("block --file " + file, &out), 1);
+  EXPECT_NE(out.find("2 of 3 prefixes are not valid"), std::string::npos) << out;
+  EXPECT_NE(out.find(file + ":4: 'not-an-address'"), std::string::npos) << out;
+  EXPECT_NE(out.find(file + ":5: '198.18.7.0/16' has host bits set"), std::string::npos) << out;
+  EXPECT_EQ(daemon_->ctl("block --file " + daemon_->dir() + "/missing.txt", &out), 2);
+  EXPECT_NE(out.find("No such file"), std::string::npos) << out;
+  std::ofstream(daemon_->dir() + "/empty.txt") << "# nothing yet\n";
+  EXPECT_EQ(daemon_->ctl("block --file " + daemon_->dir() + "/empty.txt", &out), 2);
+  EXPECT_NE(out.find("holds no prefixes"), std::string::npos) << out;
+  v1::GetStatusResponse st;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(daemon_->api().GetStatus(&ctx, {}, &st).ok());
+  EXPECT_EQ(st.block_rules(), 1u) << "only the forced 10.0.0.0/8";
 }
 
 TEST_F(DaemonTest, KillNineNeverLetsABlockedSourceThroughAndRestartRestoresRules) {

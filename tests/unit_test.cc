@@ -44,6 +44,26 @@ TEST(Prefix, ErrorsSayWhatToChange) {
   EXPECT_NE(parse_prefix("::ffff:192.0.2.1").error().message.find("IPv4 form"), std::string::npos);
 }
 
+TEST(Prefix, ListsEveryBadOneWithItsLabelUpToTen) {
+  auto label = [](size_t i) { return "line " + std::to_string(i + 1); };
+  auto ok = parse_prefixes({"192.0.2.1", "2001:db8::/32"}, label);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ((*ok)[1].str(), "2001:db8::/32");
+  const std::string two =
+      parse_prefixes({"192.0.2.1", "bad", "192.0.2.1/24"}, label).error().message;
+  EXPECT_EQ(two.find("2 of 3 prefixes are not valid; nothing was applied"), 0u) << two;
+  EXPECT_NE(two.find("line 2: 'bad' is not"), std::string::npos) << two;
+  EXPECT_NE(two.find("line 3: '192.0.2.1/24' has host bits set"), std::string::npos) << two;
+  std::vector<std::string> many(25, "nope");
+  const std::string m = parse_prefixes(many, label).error().message;
+  EXPECT_NE(m.find("line 10:"), std::string::npos) << m;
+  EXPECT_EQ(m.find("line 11:"), std::string::npos) << m;
+  EXPECT_NE(m.find("... and 15 more"), std::string::npos) << m;
+  // One text: its own message, no label.
+  EXPECT_EQ(parse_prefixes({"bad"}, label).error().message, parse_prefix("bad").error().message);
+  EXPECT_NE(parse_prefix("::/0").error().message.find("every IPv6 address"), std::string::npos);
+}
+
 TEST(Prefix, RoundTripsThroughLpmKeys) {
   for (const char* text :
        {"192.0.2.0/24", "198.18.0.1/32", "2001:db8:1::/48", "64:ff9b::/96", "0.0.0.0/0"}) {

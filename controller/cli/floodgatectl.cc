@@ -8,8 +8,10 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -17,6 +19,7 @@
 #include <thread>
 
 #include "floodgate/v1/floodgate.grpc.pb.h"
+#include "prefix.h"
 
 namespace v1 = floodgate::v1;
 using google::protobuf::util::TimeUtil;
@@ -152,21 +155,38 @@ bool set_ttl(const std::string& text, google::protobuf::Duration* out) {
   return true;
 }
 
-// One prefix a line; '#' starts a comment. Returns false (with a message) on I/O error.
-bool read_prefix_file(const std::string& path, std::vector<std::string>& out) {
+// One prefix a line; '#' starts a comment. Every line is checked here, so that a bad file
+// is reported with its line numbers (all of them, up to ten) before anything is sent.
+// Returns an exit code: 0, kExitUsage when the file cannot be read, kExitRefused when
+// lines are not prefixes.
+int read_prefix_file(const std::string& path, std::vector<std::string>& out) {
   std::ifstream in(path == "-" ? "/dev/stdin" : path);
   if (!in) {
-    std::cerr << "floodgatectl: cannot read " << path << "\n";
-    return false;
+    std::cerr << "floodgatectl: cannot read " << path << ": " << std::strerror(errno) << "\n";
+    return kExitUsage;
   }
+  const size_t first = out.size();
+  std::vector<size_t> line_of;  // out[first + i] is on line line_of[i]
+  size_t number = 0;
   for (std::string line; std::getline(in, line);) {
+    number++;
     line = line.substr(0, line.find('#'));
     const auto b = line.find_first_not_of(" \t\r");
     if (b == std::string::npos) continue;
     line = line.substr(b, line.find_last_not_of(" \t\r") - b + 1);
     out.push_back(line);
+    line_of.push_back(number);
   }
-  return true;
+  const std::vector<std::string> lines(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
+  const std::string name = path == "-" ? "stdin" : path;
+  auto checked = floodgate::parse_prefixes(
+      lines, [&](size_t i) { return name + ":" + std::to_string(line_of[i]); });
+  if (checked.ok()) return 0;
+  const std::string& m = checked.error().message;
+  std::cerr << "error: "
+            << (lines.size() == 1 ? name + ":" + std::to_string(line_of[0]) + ": " : "") << m
+            << "\n";
+  return kExitRefused;
 }
 
 std::string human(double v) {
@@ -544,9 +564,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (block->parsed() || unblock->parsed()) {
-    if (!file.empty() && !read_prefix_file(file, prefixes)) return kExitUsage;
+    if (!file.empty())
+      if (int bad = read_prefix_file(file, prefixes)) return bad;
     if (prefixes.empty()) {
-      std::cerr << "floodgatectl: give prefixes or --file FILE\n";
+      std::cerr << (file.empty() ? "floodgatectl: give prefixes or --file FILE\n"
+                                 : "floodgatectl: " + file + " holds no prefixes\n");
       return kExitUsage;
     }
     if (unblock->parsed()) {
