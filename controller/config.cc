@@ -124,6 +124,17 @@ class Reader {
       fail(*n, key, "\"pass\" or \"drop\"");
   }
 
+  // A check across values already read: fails at `key` (or at the first of `others`
+  // that is in the file, so that the line shown is one the operator wrote).
+  void require(bool ok, const char* key, const std::string& expected,
+               std::initializer_list<const char*> others = {}) {
+    if (ok || error) return;
+    for (const char* k : others)
+      if (!t_.get(key) && t_.get(k)) return fail(*t_.get(k), key, expected);
+    if (const toml::node* n = t_.get(key)) return fail(*n, key, expected);
+    error = invalid_argument(origin_ + ": " + path_ + key + " must be " + expected);
+  }
+
   void fail(const toml::node& n, const std::string& key, const std::string& expected) {
     if (!error)
       error = invalid_argument(where(origin_, n.source()) + ": " + path_ + key + " must be " +
@@ -211,6 +222,11 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
     r.get("min_prefix_v4", c.min_prefix_v4);
     r.get("min_prefix_v6", c.min_prefix_v6);
     r.ports("management_ports", c.management_ports);
+    r.require(c.max_ttl_s > 0, "max_ttl_seconds", "at least 1 (every --ttl is checked against it)");
+    r.require(c.default_ttl_s <= c.max_ttl_s, "default_ttl_seconds",
+              "at most rules.max_ttl_seconds (" + std::to_string(c.max_ttl_s) +
+                  "), or every block without --ttl would be refused",
+              {"max_ttl_seconds"});
     if (!r.finish()) return *r.error;
     if (c.min_prefix_v4 > 32 || c.min_prefix_v6 > 128)
       return invalid_argument(origin +
@@ -223,6 +239,15 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
     r.get("source_entries", c.maps.src_entries);
     r.get("protected_entries", c.maps.protected_entries);
     r.get("events_bytes", c.maps.events_bytes);
+    for (auto [key, n] : {std::pair{"block_entries", c.maps.block_entries},
+                          {"allow_entries", c.maps.allow_entries},
+                          {"source_entries", c.maps.src_entries},
+                          {"protected_entries", c.maps.protected_entries}})
+      r.require(n > 0, key, "at least 1");
+    const uint32_t ev = c.maps.events_bytes;
+    r.require(ev >= 4096 && (ev & (ev - 1)) == 0, "events_bytes",
+              "a power of two of at least 4096 (the kernel's ring buffer needs whole pages), "
+              "e.g. 4194304");
     if (!r.finish()) return *r.error;
   }
   {

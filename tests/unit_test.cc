@@ -238,6 +238,12 @@ TEST(Config, ErrorsNameFileLineAndColumn) {
            {"[daemon]\ninterfaces = \"eth0\"\n", "t.toml:2:14", "array of strings"},
            {"[daemon\n", "t.toml:1:", "expected"},
            {"[rules]\nmin_prefix_v4 = -1\n", "t.toml:2:17", "integer from 0"},
+           // Values that parse but cannot work together.
+           {"[rules]\nmax_ttl_seconds = 600\n", "t.toml:2:19",
+            "default_ttl_seconds must be at most"},
+           {"[rules]\nmax_ttl_seconds = 0\n", "t.toml:2:19", "at least 1"},
+           {"[maps]\nevents_bytes = 100000\n", "t.toml:2:16", "power of two"},
+           {"[maps]\nblock_entries = 0\n", "t.toml:2:17", "block_entries must be at least 1"},
        }) {
     auto c = parse_config(b.toml, "t.toml");
     ASSERT_FALSE(c.ok()) << b.toml;
