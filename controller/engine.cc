@@ -204,6 +204,14 @@ Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Call
         return refuse(failed_precondition(p.str() + " is inside allow-listed " + a.prefix.str() +
                                           ", which wins over blocks; run `floodgatectl disallow " +
                                           a.prefix.str() + "` first if it must be blocked"));
+    if (!req.force)
+      for (const Provider& prov : cfg_.providers)
+        if (auto n = parse_prefix(prov.neighbor); n.ok() && contains(p, *n))
+          return refuse(failed_precondition(
+              p.str() + " contains " + n->str() + ", the BGP neighbour of scrubbing provider '" +
+              prov.name +
+              "': its session would drop, and every diversion with it; give --force if you "
+              "really mean it"));
     if (c.address && contains(p, *c.address) && !req.force)
       return refuse(failed_precondition(p.str() + " contains your own address " + c.address->str() +
                                         ": you would lock yourself out; give --force if you "

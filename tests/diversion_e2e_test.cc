@@ -73,6 +73,10 @@ TEST_F(DiversionTest, GuardsRefuseWithReasonsAndAnnounceNothing) {
   EXPECT_EQ(div_->daemon->ctl("rtbh add 203.0.113.9", &out), 1);
   EXPECT_EQ(div_->daemon->ctl("rtbh add 198.51.100.0/24", &out), 1);
   EXPECT_NE(out.find("one address"), std::string::npos) << out;
+  // Blocking the provider's BGP neighbour (198.18.100.1) would take the diversion down with its
+  // session.
+  EXPECT_EQ(div_->daemon->ctl("block 198.18.100.0/24", &out), 1);
+  EXPECT_NE(out.find("BGP neighbour of scrubbing provider 'scrubber'"), std::string::npos) << out;
   out = ctl_ok("divert on --all --dry-run");
   EXPECT_NE(out.find("would announce 198.51.100.0/24"), std::string::npos) << out;
   // max_announcements = 3: a diversion and two blackholes fit, a third does not.
