@@ -1,6 +1,8 @@
 // Rule validation, atomic batches, reconcile and expiry.
 #include "engine.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -27,6 +29,11 @@ std::string join(const std::vector<Prefix>& v) {
 }
 
 // Orders rules by kind, then address, then length, and finds one in O(log n).
+// What an audit line says of a request's prefixes: the count, and the prefix when one.
+std::string request_detail(const std::vector<std::string>& texts) {
+  return std::to_string(texts.size()) + " prefix(es)" + (texts.size() == 1 ? ": " + texts[0] : "");
+}
+
 Engine::RuleKey rule_key(RuleKind k, const Prefix& p) {
   Engine::RuleKey key{};
   key[0] = k == RuleKind::kBlock ? 'b' : 'a';
@@ -174,8 +181,7 @@ Result<std::vector<Prefix>> Engine::parse_all(const std::vector<std::string>& te
 
 Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Caller& c) {
   auto parsed = parse_all(req.prefixes);
-  const std::string detail = std::to_string(req.prefixes.size()) + " prefix(es)" +
-                             (req.prefixes.size() == 1 ? ": " + req.prefixes[0] : "");
+  const std::string detail = request_detail(req.prefixes);
   auto refuse = [&](Error e) -> Result<std::vector<RuleRecord>> {
     audit(c, "block", detail, e.message);
     return e;
@@ -310,11 +316,16 @@ Result<std::vector<Prefix>> Engine::remove_rules(RuleKind kind,
 Result<std::vector<RuleRecord>> Engine::allow(const std::vector<std::string>& texts,
                                               const std::string& reason, const Caller& c) {
   auto parsed = parse_all(texts);
-  if (!parsed.ok()) return parsed.error();
+  const std::string detail = request_detail(texts);
+  auto refuse = [&](Error e) -> Result<std::vector<RuleRecord>> {
+    audit(c, "allow", detail, e.message);
+    return e;
+  };
+  if (!parsed.ok()) return refuse(parsed.error());
   for (const Prefix& p : *parsed)
     if (p.len == 0)
-      return invalid_argument("refusing to allow-list " + p.str() +
-                              ": it would switch filtering off");
+      return refuse(invalid_argument("refusing to allow-list " + p.str() +
+                                     ": it would switch filtering off"));
   std::lock_guard lock(mu_);
   const int64_t now = unix_now();
   std::vector<RuleRecord> records;
@@ -342,6 +353,26 @@ Result<std::vector<RuleRecord>> Engine::allow(const std::vector<std::string>& te
 Result<std::vector<Prefix>> Engine::disallow(const std::vector<std::string>& texts,
                                              const Caller& c) {
   return remove_rules(RuleKind::kAllow, texts, c);
+}
+
+std::pair<std::vector<Prefix>, size_t> Engine::blocks_inside(const Prefix& outer,
+                                                             size_t limit) const {
+  // Keys order blocks by address (network byte order), so those inside `outer` are one
+  // range: from its first address to its last.
+  Prefix last = outer;
+  for (unsigned bit = outer.lpm_len(); bit < 128; bit++)
+    last.addr.w[bit / 32] |= htonl(1u << (31 - bit % 32));
+  last.len = 0;
+  RuleKey hi = rule_key(RuleKind::kBlock, last);
+  hi[17] = 0xff;
+  std::pair<std::vector<Prefix>, size_t> out{{}, 0};
+  std::lock_guard lock(mu_);
+  for (auto it = rules_.lower_bound(rule_key(RuleKind::kBlock, outer));
+       it != rules_.end() && it->first <= hi; ++it) {
+    if (!contains(outer, it->second.prefix)) continue;
+    if (out.second++ < limit) out.first.push_back(it->second.prefix);
+  }
+  return out;
 }
 
 Result<fg_mode> Engine::set_mode(fg_mode mode, const Caller& c) {

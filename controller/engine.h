@@ -73,6 +73,9 @@ class Engine {
   Result<std::vector<RuleRecord>> allow(const std::vector<std::string>& prefixes,
                                         const std::string& reason, const Caller& c);
   Result<std::vector<Prefix>> disallow(const std::vector<std::string>& prefixes, const Caller& c);
+  // Recorded blocks inside `outer` (which an allow entry for it overrides): the first
+  // `limit` of them, and how many there are in all.
+  std::pair<std::vector<Prefix>, size_t> blocks_inside(const Prefix& outer, size_t limit) const;
   // Returns the previous mode.
   Result<fg_mode> set_mode(fg_mode mode, const Caller& c);
   fg_mode mode() const;

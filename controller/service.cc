@@ -384,7 +384,13 @@ grpc::ServerUnaryReactor* Service::Allow(grpc::CallbackServerContext* ctx,
                                          const v1::AllowRequest* req, v1::AllowResponse* resp) {
   auto r = engine_.allow(strings(req->prefixes()), req->reason(), caller_of(ctx, info_.peers));
   if (!r.ok()) return finish(ctx, to_grpc(r.error()));
-  for (const RuleRecord& rec : *r) to_proto(rec, 0, resp->add_rules());
+  for (const RuleRecord& rec : *r) {
+    to_proto(rec, 0, resp->add_rules());
+    auto [inside, count] = engine_.blocks_inside(rec.prefix, 20);
+    for (const Prefix& p : inside)
+      if (resp->overridden_blocks_size() < 20) resp->add_overridden_blocks(p.str());
+    resp->set_overridden_count(resp->overridden_count() + count);
+  }
   return finish(ctx, grpc::Status::OK);
 }
 

@@ -124,6 +124,14 @@ TEST_F(DaemonTest, AllowListWinsOverBlocks) {
   ctl_ok(std::string("disallow ") + NetnsLab::kAddrA2);
   got = exchange();
   EXPECT_EQ(count_of(got, NetnsLab::kAddrA2), 0);
+  // Allowing a range that holds blocks says which blocks it overrides.
+  ctl_ok("block 198.18.255.255 198.19.0.0 198.17.255.255 2001:db8::1");
+  const std::string out = ctl_ok("allow 198.18.0.0/16");
+  EXPECT_NE(out.find("2 block(s) inside what you allowed now drop nothing (allow wins): "
+                     "198.18.100.0/24, 198.18.255.255/32\n"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(ctl_ok("allow 2001:db8::/64").find("198."), std::string::npos);
 }
 
 TEST_F(DaemonTest, BlocksExpireAfterTheirTtl) {

@@ -607,6 +607,15 @@ int main(int argc, char** argv) {
     if ((rc = client.call(&S::Allow, req, &r))) return rc;
     if (o.json) return print_json(r), 0;
     for (const auto& rule : r.rules()) std::printf("allowed %s\n", rule.prefix().c_str());
+    if (r.overridden_count() > 0) {
+      std::string some;
+      for (const auto& b : r.overridden_blocks()) some += (some.empty() ? "" : ", ") + b;
+      if (r.overridden_count() > static_cast<uint64_t>(r.overridden_blocks_size())) some += ", ...";
+      std::printf(
+          "note: %llu block(s) inside what you allowed now drop nothing (allow wins): %s\n"
+          "      `floodgatectl disallow` restores them; `floodgatectl unblock` tidies them away\n",
+          static_cast<unsigned long long>(r.overridden_count()), some.c_str());
+    }
     return 0;
   }
   if (disallow->parsed()) {
