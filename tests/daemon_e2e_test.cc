@@ -590,6 +590,52 @@ TEST_F(MtlsDaemonTest, OnlyClientsWithACertificateFromTheConfiguredCaGetIn) {
   ASSERT_EQ(remote("alice", "block 198.18.100.1 --reason remote", &out), 0) << out;
   ASSERT_EQ(remote("alice", "list --json", &out), 0) << out;
   EXPECT_NE(out.find("operator-alice"), std::string::npos) << out;
+  // Several --address: done where reachable, and said where not (nothing listens on 9444).
+  EXPECT_EQ(remote("alice", "--address 127.0.0.1:9444 block 198.18.100.7", &out), 3) << out;
+  EXPECT_NE(out.find("done on 1 of 2 daemons; NOT on 127.0.0.1:9444 (unreachable)"),
+            std::string::npos)
+      << out;
+  ASSERT_EQ(remote("alice", "list", &out), 0) << out;
+  EXPECT_NE(out.find("198.18.100.7/32"), std::string::npos) << out;
+}
+
+// One command on several daemons: an operator with many edge servers blocks a source on
+// all of them at once. Two real daemons, each in its own lab; a third socket has none.
+TEST_F(DaemonTest, OneCommandRunsOnEveryDaemonGivenAndSaysWhereItFailed) {
+  NetnsLab lab2("x");
+  ASSERT_TRUE(lab2.ok());
+  DaemonLab second(lab2);
+  ASSERT_TRUE(second.start()) << second.log();
+  const std::string both = std::string(FLOODGATECTL_PATH) + " --socket " + daemon_->socket() +
+                           " --socket " + second.socket() + " ";
+  std::string out;
+  ASSERT_EQ(DaemonLab::run(both + "block 203.0.113.9 --ttl 1h --reason 'all edges'", &out), 0)
+      << out;
+  EXPECT_NE(out.find("== " + daemon_->socket() + "\nblocked 203.0.113.9/32"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("done on 2 of 2 daemons"), std::string::npos) << out;
+  for (const DaemonLab* d : {daemon_.get(), &second}) {
+    std::string list;
+    ASSERT_EQ(d->ctl("list", &list), 0);
+    EXPECT_NE(list.find("203.0.113.9/32"), std::string::npos) << list;
+  }
+  // A daemon that cannot be reached does not stop the others; the exit code says so.
+  const std::string gone = second.dir() + "/nobody.sock";
+  ASSERT_EQ(DaemonLab::run(both + "--socket " + gone + " block 203.0.113.10", &out), 3) << out;
+  EXPECT_NE(out.find("done on 2 of 3 daemons; NOT on " + gone + " (unreachable)"),
+            std::string::npos)
+      << out;
+  std::string list;
+  ASSERT_EQ(second.ctl("list --json", &list), 0);
+  EXPECT_NE(list.find("203.0.113.10/32"), std::string::npos) << list;
+  // --json: one object per daemon.
+  ASSERT_EQ(DaemonLab::run(both + "--json status 2>/dev/null", &out), 0) << out;
+  size_t objects = 0;
+  for (size_t at = 0; (at = out.find("{\"daemon\":", at)) != std::string::npos; at++) objects++;
+  EXPECT_EQ(objects, 2u) << out;
+  EXPECT_NE(out.find("\"blockRules\": \"2\""), std::string::npos) << out;
+  // Following events is one daemon's business.
+  EXPECT_EQ(DaemonLab::run(both + "watch", &out), 2) << out;
 }
 
 class SmallMapDaemonTest : public DaemonTest {

@@ -56,7 +56,7 @@ class DaemonLab {
   explicit DaemonLab(const NetnsLab& lab, DaemonOptions opts = {}) : lab_(lab) {
     char tmpl[] = "/tmp/fgd-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    pin_dir_ = "/sys/fs/bpf/fgtest-" + std::to_string(getpid());
+    pin_dir_ = "/sys/fs/bpf/fgtest-" + lab.ns_b;
     socket_ = dir_ + "/floodgate.sock";
     config_ = dir_ + "/floodgate.toml";
     std::ofstream(config_) << "[daemon]\ninterfaces = [\"" << lab.if_b << "\"]\nsocket = \""
@@ -167,6 +167,7 @@ class DaemonLab {
   v1::FloodgateService::Stub& api() { return *stub_; }
 
   const std::string& dir() const { return dir_; }
+  const std::string& socket() const { return socket_; }
 
  private:
   const NetnsLab& lab_;

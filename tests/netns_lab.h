@@ -44,8 +44,9 @@ inline void in_netns(const std::string& ns, const std::function<void()>& fn) {
 
 class NetnsLab {
  public:
-  NetnsLab() {
-    const std::string id = std::to_string(getpid());
+  // `tag` (one character) tells apart several labs of one test process.
+  explicit NetnsLab(const std::string& tag = "") {
+    const std::string id = std::to_string(getpid()) + tag;
     ns_a = "fgt" + id + "a";
     ns_b = "fgt" + id + "b";
     if_a = "fgv" + id + "a";

@@ -14,7 +14,9 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -37,6 +39,8 @@ struct Options {
   bool json = false;
   double timeout_s = 10;
 };
+
+std::string target_name(const Options& t) { return t.address.empty() ? t.socket : t.address; }
 
 std::string slurp(const std::string& path) {
   if (path.empty()) return "";
@@ -79,8 +83,7 @@ class Client {
     if (s.ok()) return 0;
     if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
         s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-      std::cerr << "floodgatectl: cannot reach floodgated at "
-                << (opts_.address.empty() ? opts_.socket : opts_.address) << " ("
+      std::cerr << "floodgatectl: cannot reach floodgated at " << target_name(opts_) << " ("
                 << s.error_message() << ").\nIs it running? `systemctl status floodgated`; "
                 << "another socket: --socket PATH; remote: --address HOST:PORT with --cert, "
                    "--key and --ca\n";
@@ -94,6 +97,46 @@ class Client {
   Options opts_;
   std::unique_ptr<v1::FloodgateService::Stub> stub_;
 };
+
+// Runs one command on several daemons, one after the other: each one's output under a
+// "== TARGET" line (with --json: one object per daemon, {"daemon", "exit", "response"}),
+// then a summary on stderr. A usage error stops at once. Returns the worst exit code.
+int run_on_each(const std::vector<Options>& targets, bool json,
+                const std::function<int(const Options&)>& run) {
+  int worst = 0;
+  std::vector<std::string> failed;
+  for (const Options& t : targets) {
+    const std::string name = target_name(t);
+    int rc;
+    if (json) {
+      std::ostringstream captured;
+      std::streambuf* was = std::cout.rdbuf(captured.rdbuf());
+      rc = run(t);
+      std::cout.rdbuf(was);
+      nlohmann::json head = {{"daemon", name}, {"exit", rc}};
+      std::string text = head.dump();
+      text.pop_back();  // '}': the response follows as it was printed
+      std::cout << text << ",\"response\":" << (captured.str().empty() ? "null" : captured.str())
+                << "}\n";
+    } else {
+      std::printf("== %s\n", name.c_str());
+      std::fflush(stdout);
+      rc = run(t);
+      std::printf("\n");
+    }
+    std::cout.flush();
+    std::fflush(stdout);
+    if (rc == kExitUsage) return rc;
+    if (rc != 0)
+      failed.push_back(name + (rc == kExitUnreachable ? " (unreachable)" : " (refused)"));
+    worst = std::max(worst, rc);
+  }
+  std::cerr << "floodgatectl: done on " << targets.size() - failed.size() << " of "
+            << targets.size() << " daemons";
+  for (size_t i = 0; i < failed.size(); i++) std::cerr << (i ? ", " : "; NOT on ") << failed[i];
+  std::cerr << "\n";
+  return worst;
+}
 
 void print_json(const google::protobuf::Message& m) {
   std::string out;
@@ -259,11 +302,16 @@ int main(int argc, char** argv) {
   app.fallthrough();  // --json, --socket also after the subcommand
   Options o;
   if (const char* env = std::getenv("FLOODGATE_SOCKET")) o.socket = env;
-  app.add_option("--socket", o.socket, "daemon socket (env FLOODGATE_SOCKET)")
-      ->capture_default_str();
+  std::vector<std::string> sockets, addresses;
+  app.add_option("--socket", sockets,
+                 "daemon socket (env FLOODGATE_SOCKET; default " + o.socket +
+                     "); repeat for several daemons")
+      ->allow_extra_args(false);
   app.add_flag("--json", o.json, "print the API's JSON instead of a table");
-  auto* addr = app.add_option("--address", o.address,
-                              "a remote floodgated's TCP listener, HOST:PORT (mutual TLS)");
+  auto* addr = app.add_option("--address", addresses,
+                              "a remote floodgated's TCP listener, HOST:PORT (mutual TLS); repeat "
+                              "to run the command on several daemons, one after the other")
+                   ->allow_extra_args(false);
   app.add_option("--cert", o.cert, "client certificate (PEM) for --address")->needs(addr);
   app.add_option("--key", o.key, "client key (PEM) for --address")->needs(addr);
   app.add_option("--ca", o.ca, "CA that signed the daemon's certificate, for --address")
@@ -432,556 +480,580 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kExitUsage;
   }
-  Client client(o);
+  // The daemons to run the command on: every --socket and --address given, else the
+  // default socket.
+  std::vector<Options> targets;
+  for (const std::string& path : sockets) targets.push_back(o), targets.back().socket = path;
+  for (const std::string& a : addresses) targets.push_back(o), targets.back().address = a;
+  if (targets.empty()) targets.push_back(o);
+  if (targets.size() > 1 && (watch || watch_cmd->parsed())) {
+    std::cerr << "floodgatectl: watching follows one daemon; give one --socket or --address\n";
+    return kExitUsage;
+  }
+  if ((block->parsed() || unblock->parsed()) && !file.empty())
+    if (int bad = read_prefix_file(file, prefixes)) return bad;
   using S = v1::FloodgateService::Stub;
 
-  if (status->parsed()) {
-    v1::GetStatusResponse r;
-    if ((rc = client.call(&S::GetStatus, v1::GetStatusRequest{}, &r))) return rc;
-    if (o.json) return print_json(r), 0;
-    std::printf(
-        "mode:       %s%s\n", mode_name(r.mode()).c_str(),
-        r.mode() == v1::MODE_MONITOR ? " (counting only; `floodgatectl protect on` to drop)" : "");
-    for (const auto& i : r.interfaces())
-      std::printf("interface:  %s (ifindex %d), %s XDP%s%s\n", i.name().c_str(), i.ifindex(),
-                  i.attach_mode().c_str(),
-                  i.dispatcher() ? ", libxdp dispatcher" : ", single program",
-                  i.attach_mode() == "generic"
-                      ? "  <-- SLOW PATH: the kernel allocates every packet before the filter "
-                        "sees it; use a driver with native XDP"
+  auto run = [&](Client& client) -> int {
+    if (status->parsed()) {
+      v1::GetStatusResponse r;
+      if ((rc = client.call(&S::GetStatus, v1::GetStatusRequest{}, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      std::printf("mode:       %s%s\n", mode_name(r.mode()).c_str(),
+                  r.mode() == v1::MODE_MONITOR
+                      ? " (counting only; `floodgatectl protect on` to drop)"
                       : "");
-    std::printf("rules:      %llu blocks, %llu allows\n",
-                static_cast<unsigned long long>(r.block_rules()),
-                static_cast<unsigned long long>(r.allow_rules()));
-    std::printf("daemon:     %s, up since %s%s\n", r.version().c_str(),
-                when(r.started_at()).c_str(), r.adopted() ? ", adopted the running filter" : "");
-    return 0;
-  }
-  if (stats->parsed()) {
-    do {
-      v1::GetStatsResponse r;
-      if ((rc = client.call(&S::GetStats, v1::GetStatsRequest{}, &r))) return rc;
-      if (o.json) {
-        print_json(r);
-      } else {
-        if (watch) std::printf("\033[H\033[2J");
-        print_stats(r);
-        if (per_interface)
-          for (const auto& itf : r.interfaces()) {
-            std::printf("\n%s:\n", itf.name().c_str());
-            v1::GetStatsResponse one;
-            *one.mutable_reasons() = itf.reasons();
-            print_stats(one);
+      for (const auto& i : r.interfaces())
+        std::printf("interface:  %s (ifindex %d), %s XDP%s%s\n", i.name().c_str(), i.ifindex(),
+                    i.attach_mode().c_str(),
+                    i.dispatcher() ? ", libxdp dispatcher" : ", single program",
+                    i.attach_mode() == "generic"
+                        ? "  <-- SLOW PATH: the kernel allocates every packet before the filter "
+                          "sees it; use a driver with native XDP"
+                        : "");
+      std::printf("rules:      %llu blocks, %llu allows\n",
+                  static_cast<unsigned long long>(r.block_rules()),
+                  static_cast<unsigned long long>(r.allow_rules()));
+      std::printf("daemon:     %s, up since %s%s\n", r.version().c_str(),
+                  when(r.started_at()).c_str(), r.adopted() ? ", adopted the running filter" : "");
+      return 0;
+    }
+    if (stats->parsed()) {
+      do {
+        v1::GetStatsResponse r;
+        if ((rc = client.call(&S::GetStats, v1::GetStatsRequest{}, &r))) return rc;
+        if (o.json) {
+          print_json(r);
+        } else {
+          if (watch) std::printf("\033[H\033[2J");
+          print_stats(r);
+          if (per_interface)
+            for (const auto& itf : r.interfaces()) {
+              std::printf("\n%s:\n", itf.name().c_str());
+              v1::GetStatsResponse one;
+              *one.mutable_reasons() = itf.reasons();
+              print_stats(one);
+            }
+        }
+        if (watch) std::this_thread::sleep_for(std::chrono::seconds(1));
+      } while (watch);
+      return 0;
+    }
+    if (top->parsed()) {
+      do {
+        v1::TopSourcesRequest req;
+        req.set_limit(top_limit);
+        v1::TopSourcesResponse r;
+        if ((rc = client.call(&S::TopSources, req, &r))) return rc;
+        if (o.json) {
+          print_json(r);
+        } else {
+          if (watch) std::printf("\033[H\033[2J");
+          if (r.sample_every() == 0)
+            std::printf("sampling is off (datapath.sample_every = 0): no sources to show\n");
+          std::printf("top sources of dropped packets, last %llds (1 in %u sampled)\n",
+                      static_cast<long long>(r.window().seconds()), r.sample_every());
+          std::printf("%-40s %10s %10s  %-14s %s\n", "SOURCE", "~PKT/S", "SAMPLES", "REASON",
+                      "PROTO/PORT");
+          for (const auto& t : r.sources()) {
+            const char* proto = t.protocol() == 6    ? "tcp"
+                                : t.protocol() == 17 ? "udp"
+                                : t.protocol() == 1  ? "icmp"
+                                : t.protocol() == 58 ? "icmp6"
+                                                     : "ip";
+            std::printf("%-40s %10s %10llu  %-14s %s/%u\n", t.source().c_str(),
+                        human(t.estimated_packets_per_second()).c_str(),
+                        static_cast<unsigned long long>(t.samples()), t.top_reason().c_str(), proto,
+                        t.top_destination_port());
           }
-      }
-      if (watch) std::this_thread::sleep_for(std::chrono::seconds(1));
-    } while (watch);
-    return 0;
-  }
-  if (top->parsed()) {
-    do {
-      v1::TopSourcesRequest req;
-      req.set_limit(top_limit);
-      v1::TopSourcesResponse r;
-      if ((rc = client.call(&S::TopSources, req, &r))) return rc;
-      if (o.json) {
-        print_json(r);
-      } else {
-        if (watch) std::printf("\033[H\033[2J");
-        if (r.sample_every() == 0)
-          std::printf("sampling is off (datapath.sample_every = 0): no sources to show\n");
-        std::printf("top sources of dropped packets, last %llds (1 in %u sampled)\n",
-                    static_cast<long long>(r.window().seconds()), r.sample_every());
-        std::printf("%-40s %10s %10s  %-14s %s\n", "SOURCE", "~PKT/S", "SAMPLES", "REASON",
-                    "PROTO/PORT");
-        for (const auto& t : r.sources()) {
-          const char* proto = t.protocol() == 6    ? "tcp"
-                              : t.protocol() == 17 ? "udp"
-                              : t.protocol() == 1  ? "icmp"
-                              : t.protocol() == 58 ? "icmp6"
-                                                   : "ip";
-          std::printf("%-40s %10s %10llu  %-14s %s/%u\n", t.source().c_str(),
-                      human(t.estimated_packets_per_second()).c_str(),
-                      static_cast<unsigned long long>(t.samples()), t.top_reason().c_str(), proto,
-                      t.top_destination_port());
+          if (r.sources().empty()) std::printf("(no drops sampled in the window)\n");
         }
-        if (r.sources().empty()) std::printf("(no drops sampled in the window)\n");
-      }
-      if (watch) std::this_thread::sleep_for(std::chrono::seconds(1));
-    } while (watch);
-    return 0;
-  }
-  if (watch_cmd->parsed()) {
-    grpc::ClientContext ctx;  // no deadline: runs until Ctrl-C
-    auto stream = client.stub().WatchEvents(&ctx, v1::WatchEventsRequest{});
-    v1::WatchEventsResponse m;
-    if (!o.json) std::printf("watching events (Ctrl-C to stop)\n");
-    while (stream->Read(&m)) {
-      if (o.json) {
-        print_json(m);
-        std::printf("\n");
-      } else {
-        const auto& e = m.event();
-        std::string kind = v1::EventKind_Name(e.kind()).substr(std::string("EVENT_KIND_").size());
-        std::transform(kind.begin(), kind.end(), kind.begin(), ::tolower);
-        if (m.lost())
-          std::printf("(%llu events lost: reading too slowly)\n",
-                      static_cast<unsigned long long>(m.lost()));
-        std::printf("%s  %-10s %-32s %s%s%s\n", when(e.time()).c_str(), kind.c_str(),
-                    e.subject().c_str(), e.detail().c_str(), e.actor().empty() ? "" : "  by ",
-                    e.actor().c_str());
-      }
-      std::fflush(stdout);
-    }
-    const grpc::Status s = stream->Finish();
-    if (!s.ok()) {
-      std::cerr << "floodgatectl: the event stream ended: " << s.error_message() << "\n";
-      return s.error_code() == grpc::StatusCode::UNAVAILABLE ? kExitUnreachable : kExitRefused;
-    }
-    return 0;
-  }
-  if (list->parsed()) {
-    v1::ListRulesRequest req;
-    if (only_allow != only_block)
-      req.set_kind(only_allow ? v1::RULE_KIND_ALLOW : v1::RULE_KIND_BLOCK);
-    v1::ListRulesResponse r;
-    if ((rc = client.call(&S::ListRules, req, &r))) return rc;
-    if (o.json) return print_json(r), 0;
-    std::printf("%-6s %-28s %-10s %-10s %12s  %s\n", "KIND", "PREFIX", "ORIGIN", "EXPIRES", "HITS",
-                "REASON / BY");
-    for (const auto& rule : r.rules()) {
-      const std::string origin = rule.origin() == v1::RULE_ORIGIN_REPUTATION ? "reputation"
-                                 : rule.origin() == v1::RULE_ORIGIN_DETECTOR ? "detector"
-                                                                             : "operator";
-      std::printf("%-6s %-28s %-10s %-10s %12s  %s / %s\n",
-                  rule.kind() == v1::RULE_KIND_ALLOW ? "allow" : "block", rule.prefix().c_str(),
-                  origin.c_str(), rule.has_expires_at() ? left(rule.expires_at()).c_str() : "never",
-                  rule.kind() == v1::RULE_KIND_ALLOW
-                      ? "-"
-                      : human(static_cast<double>(rule.hits())).c_str(),
-                  rule.reason().empty() ? "-" : rule.reason().c_str(), rule.created_by().c_str());
-    }
-    return 0;
-  }
-  if (block->parsed() || unblock->parsed()) {
-    if (!file.empty())
-      if (int bad = read_prefix_file(file, prefixes)) return bad;
-    if (prefixes.empty()) {
-      std::cerr << (file.empty() ? "floodgatectl: give prefixes or --file FILE\n"
-                                 : "floodgatectl: " + file + " holds no prefixes\n");
-      return kExitUsage;
-    }
-    if (unblock->parsed()) {
-      v1::UnblockRequest req;
-      for (const auto& p : prefixes) req.add_prefixes(p);
-      v1::UnblockResponse r;
-      if ((rc = client.call(&S::Unblock, req, &r))) return rc;
-      if (o.json) return print_json(r), 0;
-      std::printf("unblocked %d prefix(es)\n", r.prefixes_size());
+        if (watch) std::this_thread::sleep_for(std::chrono::seconds(1));
+      } while (watch);
       return 0;
     }
-    v1::BlockRequest req;
-    for (const auto& p : prefixes) req.add_prefixes(p);
-    if (!set_ttl(ttl_text, req.mutable_ttl())) return kExitUsage;
-    if (ttl_text.empty()) req.clear_ttl();
-    req.set_reason(reason);
-    req.set_force(force);
-    v1::BlockResponse r;
-    if ((rc = client.call(&S::Block, req, &r))) return rc;
-    if (o.json) return print_json(r), 0;
-    if (r.rules_size() > 0 && r.rules_size() <= 20) {
-      for (const auto& rule : r.rules())
-        std::printf("blocked %s (%s)\n", rule.prefix().c_str(),
-                    rule.has_expires_at() ? ("expires in " + left(rule.expires_at())).c_str()
-                                          : "no expiry");
-    } else {
-      std::printf("blocked %llu prefixes\n", static_cast<unsigned long long>(r.count()));
-    }
-    return 0;
-  }
-  if (allow->parsed()) {
-    v1::AllowRequest req;
-    for (const auto& p : prefixes) req.add_prefixes(p);
-    req.set_reason(reason);
-    v1::AllowResponse r;
-    if ((rc = client.call(&S::Allow, req, &r))) return rc;
-    if (o.json) return print_json(r), 0;
-    for (const auto& rule : r.rules()) std::printf("allowed %s\n", rule.prefix().c_str());
-    if (r.overridden_count() > 0) {
-      std::string some;
-      for (const auto& b : r.overridden_blocks()) some += (some.empty() ? "" : ", ") + b;
-      if (r.overridden_count() > static_cast<uint64_t>(r.overridden_blocks_size())) some += ", ...";
-      std::printf(
-          "note: %llu block(s) inside what you allowed now drop nothing (allow wins): %s\n"
-          "      `floodgatectl disallow` restores them; `floodgatectl unblock` tidies them away\n",
-          static_cast<unsigned long long>(r.overridden_count()), some.c_str());
-    }
-    return 0;
-  }
-  if (disallow->parsed()) {
-    v1::DisallowRequest req;
-    for (const auto& p : prefixes) req.add_prefixes(p);
-    v1::DisallowResponse r;
-    if ((rc = client.call(&S::Disallow, req, &r))) return rc;
-    if (o.json) return print_json(r), 0;
-    std::printf("removed %d allow entr%s\n", r.prefixes_size(),
-                r.prefixes_size() == 1 ? "y" : "ies");
-    return 0;
-  }
-  if (mode->parsed() || protect->parsed()) {
-    v1::Mode prev, now;
-    if (mode->parsed()) {
-      v1::SetModeRequest req;
-      req.set_mode(mode_arg == "enforce" ? v1::MODE_ENFORCE : v1::MODE_MONITOR);
-      v1::SetModeResponse r;
-      if ((rc = client.call(&S::SetMode, req, &r))) return rc;
-      if (o.json) return print_json(r), 0;
-      prev = r.previous_mode();
-      now = r.mode();
-    } else {
-      v1::SetProtectionRequest req;
-      req.set_on(onoff == "on");
-      v1::SetProtectionResponse r;
-      if ((rc = client.call(&S::SetProtection, req, &r))) return rc;
-      if (o.json) return print_json(r), 0;
-      prev = r.previous_mode();
-      now = r.mode();
-    }
-    std::printf("mode: %s (was %s)%s\n", mode_name(now).c_str(), mode_name(prev).c_str(),
-                now == v1::MODE_ENFORCE ? ": dropping" : ": counting only, nothing is dropped");
-    return 0;
-  }
-  if (policy->parsed()) {
-    v1::GetPolicyResponse cur;
-    if ((rc = client.call(&S::GetPolicy, v1::GetPolicyRequest{}, &cur))) return rc;
-    auto proto_name = [](v1::Protocol p) {
-      std::string n = v1::Protocol_Name(p).substr(std::string("PROTOCOL_").size());
-      std::transform(n.begin(), n.end(), n.begin(), ::tolower);
-      return n;
-    };
-    auto ports = [](const google::protobuf::RepeatedField<uint32_t>& v) {
-      std::string out;
-      for (uint32_t x : v) out += (out.empty() ? "" : ",") + std::to_string(x);
-      return out.empty() ? std::string("-") : out;
-    };
-    if (pol_proto.empty()) {
-      if (o.json) return print_json(cur), 0;
-      std::printf("%-8s %-8s %-30s %s\n", "PROTO", "DEFAULT", "ALLOWED", "DENIED");
-      for (const auto& p : cur.protocols())
-        std::printf("%-8s %-8s %-30s %s\n", proto_name(p.protocol()).c_str(),
-                    p.default_action() == v1::ACTION_DROP ? "drop" : "pass",
-                    ports(p.allowed_ports()).c_str(), ports(p.denied_ports()).c_str());
-      std::printf("\nreflection filter: %s (UDP from ports %s)\n\n",
-                  cur.reflection_filter() ? "on" : "off", ports(cur.reflection_ports()).c_str());
-      std::printf("%-12s %-16s %14s %14s\n", "LIMIT", "SCOPE", "RATE/S", "BURST");
-      for (const auto& t : cur.thresholds()) {
-        std::string v = v1::Vector_Name(t.vector()).substr(std::string("VECTOR_").size());
-        std::transform(v.begin(), v.end(), v.begin(), ::tolower);
-        std::printf("%-12s %-16s %14s %14s\n", v.c_str(),
-                    t.scope() == v1::SCOPE_PER_SOURCE ? "per source" : "per destination",
-                    t.rate() ? std::to_string(t.rate()).c_str() : "off",
-                    t.rate() ? std::to_string(t.burst()).c_str() : "-");
-      }
-      return 0;
-    }
-    // Change one protocol: start from what is in force, replace what was given.
-    v1::SetPolicyRequest req;
-    for (const auto& p : cur.protocols())
-      if (proto_name(p.protocol()) == pol_proto) *req.mutable_policy() = p;
-    auto parse_ports = [](const std::string& text, google::protobuf::RepeatedField<uint32_t>* out) {
-      out->Clear();
-      std::stringstream ss(text);
-      for (std::string item; std::getline(ss, item, ',');) {
-        if (item.empty()) continue;
-        try {
-          out->Add(static_cast<uint32_t>(std::stoul(item)));
-        } catch (...) {
-          return false;
+    if (watch_cmd->parsed()) {
+      grpc::ClientContext ctx;  // no deadline: runs until Ctrl-C
+      auto stream = client.stub().WatchEvents(&ctx, v1::WatchEventsRequest{});
+      v1::WatchEventsResponse m;
+      if (!o.json) std::printf("watching events (Ctrl-C to stop)\n");
+      while (stream->Read(&m)) {
+        if (o.json) {
+          print_json(m);
+          std::printf("\n");
+        } else {
+          const auto& e = m.event();
+          std::string kind = v1::EventKind_Name(e.kind()).substr(std::string("EVENT_KIND_").size());
+          std::transform(kind.begin(), kind.end(), kind.begin(), ::tolower);
+          if (m.lost())
+            std::printf("(%llu events lost: reading too slowly)\n",
+                        static_cast<unsigned long long>(m.lost()));
+          std::printf("%s  %-10s %-32s %s%s%s\n", when(e.time()).c_str(), kind.c_str(),
+                      e.subject().c_str(), e.detail().c_str(), e.actor().empty() ? "" : "  by ",
+                      e.actor().c_str());
         }
+        std::fflush(stdout);
       }
-      return true;
-    };
-    if (!pol_default.empty())
-      req.mutable_policy()->set_default_action(pol_default == "drop" ? v1::ACTION_DROP
-                                                                     : v1::ACTION_PASS);
-    if ((policy->count("--allow") &&
-         !parse_ports(pol_allow, req.mutable_policy()->mutable_allowed_ports())) ||
-        (policy->count("--deny") &&
-         !parse_ports(pol_deny, req.mutable_policy()->mutable_denied_ports()))) {
-      std::cerr << "floodgatectl: ports are numbers separated by commas, e.g. 22,80,443\n";
-      return kExitUsage;
-    }
-    req.set_force(pol_force);
-    v1::SetPolicyResponse r;
-    if ((rc = client.call(&S::SetPolicy, req, &r))) return rc;
-    if (o.json) return print_json(r), 0;
-    std::printf("%s: default %s, allowed %s, denied %s\n", pol_proto.c_str(),
-                r.policy().default_action() == v1::ACTION_DROP ? "drop" : "pass",
-                ports(r.policy().allowed_ports()).c_str(),
-                ports(r.policy().denied_ports()).c_str());
-    return 0;
-  }
-  if (threshold->parsed()) {
-    v1::SetThresholdsRequest req;
-    auto* t = req.add_thresholds();
-    t->set_vector(th_vector == "syn"           ? v1::VECTOR_SYN
-                  : th_vector == "udp-packets" ? v1::VECTOR_UDP_PACKETS
-                  : th_vector == "udp-bytes"   ? v1::VECTOR_UDP_BYTES
-                                               : v1::VECTOR_ICMP);
-    t->set_scope(th_dest ? v1::SCOPE_PER_DESTINATION : v1::SCOPE_PER_SOURCE);
-    t->set_rate(th_rate);
-    t->set_burst(threshold->count("--burst") ? th_burst : 2 * th_rate);
-    v1::SetThresholdsResponse r;
-    if ((rc = client.call(&S::SetThresholds, req, &r))) return rc;
-    if (o.json) return print_json(r), 0;
-    std::printf("%s %s: %s\n", th_vector.c_str(), th_dest ? "per destination" : "per source",
-                th_rate
-                    ? (std::to_string(th_rate) + "/s, burst " + std::to_string(t->burst())).c_str()
-                    : "no limit");
-    return 0;
-  }
-  if (preflight->parsed()) {
-    v1::PreflightResponse r;
-    if ((rc = client.call(&S::Preflight, v1::PreflightRequest{}, &r))) return rc;
-    if (o.json) {
-      print_json(r);
-      return r.ready() ? 0 : kExitRefused;
-    }
-    for (const auto& c : r.checks()) {
-      const char* mark = c.result() == v1::PreflightCheck::RESULT_PASS   ? "PASS"
-                         : c.result() == v1::PreflightCheck::RESULT_WARN ? "WARN"
-                                                                         : "FAIL";
-      std::printf("%s  %-28s %s\n", mark, c.name().c_str(), c.detail().c_str());
-      if (!c.fix().empty()) std::printf("      %-28s -> %s\n", "", c.fix().c_str());
-    }
-    std::printf("\n%s\n",
-                r.ready() ? "ready: nothing failed" : "NOT READY: fix the FAIL items above");
-    return r.ready() ? 0 : kExitRefused;
-  }
-  if (flowspec->parsed()) {
-    std::string rule;
-    for (const auto& w : fs_words) rule += (rule.empty() ? "" : " ") + w;
-    if (flowspec_add->parsed()) {
-      v1::AddFlowSpecRequest req;
-      req.set_rule(rule);
-      if (!set_ttl(rt_ttl, req.mutable_ttl())) return kExitUsage;
-      if (rt_ttl.empty()) req.clear_ttl();
-      req.set_provider(dv_provider);
-      req.set_reason(dv_reason);
-      v1::AddFlowSpecResponse r;
-      if ((rc = client.call(&S::AddFlowSpec, req, &r))) return rc;
-      if (o.json) return print_json(r), 0;
-      for (const auto& f : r.rules())
-        std::printf("flowspec to %-12s %s (expires in %s)\n", f.provider().c_str(),
-                    f.rule().c_str(), left(f.expires_at()).c_str());
-      return 0;
-    }
-    v1::RemoveFlowSpecRequest req;
-    req.set_rule(rule);
-    v1::RemoveFlowSpecResponse r;
-    if ((rc = client.call(&S::RemoveFlowSpec, req, &r))) return rc;
-    if (o.json) return print_json(r), 0;
-    for (const auto& f : r.rules())
-      std::printf("withdrew flowspec %s from %s\n", f.rule().c_str(), f.provider().c_str());
-    return 0;
-  }
-  if (divert->parsed() || rtbh->parsed()) {
-    auto print_announcements = [&](const auto& list, const char* verb) {
-      for (const v1::Announcement& a : list) {
-        std::string comm;
-        for (const auto& c : a.communities()) comm += (comm.empty() ? "" : " ") + c;
-        std::printf("%s %-20s to %-12s communities %s, next hop %s%s\n", verb, a.prefix().c_str(),
-                    a.provider().c_str(), comm.c_str(), a.next_hop().c_str(),
-                    a.has_withdraw_requested_at() ? "  (withdraw pending: hold-down)" : "");
-      }
-    };
-    if (divert_on->parsed()) {
-      v1::DivertRequest req;
-      for (const auto& p : dv_prefixes) req.add_prefixes(p);
-      req.set_all(dv_all);
-      req.set_provider(dv_provider);
-      req.set_dry_run(dv_dry);
-      req.set_reason(dv_reason);
-      v1::DivertResponse r;
-      if ((rc = client.call(&S::Divert, req, &r))) return rc;
-      if (o.json) return print_json(r), 0;
-      print_announcements(r.announcements(), dv_dry ? "would announce" : "announced");
-      return 0;
-    }
-    if (divert_off->parsed()) {
-      v1::UndivertRequest req;
-      for (const auto& p : dv_prefixes) req.add_prefixes(p);
-      req.set_all(dv_all);
-      req.set_now(dv_now);
-      v1::UndivertResponse r;
-      if ((rc = client.call(&S::Undivert, req, &r))) return rc;
-      if (o.json) return print_json(r), 0;
-      if (dv_now) {
-        print_announcements(r.announcements(), "withdrew");
-      } else {
-        print_announcements(r.announcements(), "will withdraw");
-        std::printf("once traffic has stayed quiet for %llds (--now withdraws at once)\n",
-                    static_cast<long long>(r.hold_down().seconds()));
+      const grpc::Status s = stream->Finish();
+      if (!s.ok()) {
+        std::cerr << "floodgatectl: the event stream ended: " << s.error_message() << "\n";
+        return s.error_code() == grpc::StatusCode::UNAVAILABLE ? kExitUnreachable : kExitRefused;
       }
       return 0;
     }
-    if (divert_status->parsed()) {
-      v1::GetDiversionResponse r;
-      if ((rc = client.call(&S::GetDiversion, v1::GetDiversionRequest{}, &r))) return rc;
+    if (list->parsed()) {
+      v1::ListRulesRequest req;
+      if (only_allow != only_block)
+        req.set_kind(only_allow ? v1::RULE_KIND_ALLOW : v1::RULE_KIND_BLOCK);
+      v1::ListRulesResponse r;
+      if ((rc = client.call(&S::ListRules, req, &r))) return rc;
       if (o.json) return print_json(r), 0;
-      if (!r.speaker_on()) std::printf("BGP speaker: off ([bgp] speaker in the config)\n");
-      for (const auto& p : r.providers())
-        std::printf("provider %-12s neighbor %-16s session %s%s\n", p.name().c_str(),
-                    p.neighbor().c_str(), p.session_state().c_str(),
-                    p.always_on() ? " (always on)" : "");
-      if (r.announcements().empty() && r.flowspec().empty()) std::printf("nothing announced\n");
-      for (const auto& f : r.flowspec())
-        std::printf("flowspec  %-40s to %-12s expires in %s, by %s%s\n", f.rule().c_str(),
-                    f.provider().c_str(), left(f.expires_at()).c_str(), f.created_by().c_str(),
-                    f.reason().empty() ? "" : (", " + f.reason()).c_str());
-      for (const auto& a : r.announcements())
-        std::printf("%-9s %-20s to %-12s since %s by %s%s%s\n",
-                    a.blackhole() ? "blackhole" : "diverted", a.prefix().c_str(),
-                    a.provider().c_str(), when(a.since()).c_str(), a.created_by().c_str(),
-                    a.reason().empty() ? "" : (", " + a.reason()).c_str(),
-                    a.has_withdraw_requested_at() ? "  (withdraw pending: hold-down)" : "");
+      std::printf("%-6s %-28s %-10s %-10s %12s  %s\n", "KIND", "PREFIX", "ORIGIN", "EXPIRES",
+                  "HITS", "REASON / BY");
+      for (const auto& rule : r.rules()) {
+        const std::string origin = rule.origin() == v1::RULE_ORIGIN_REPUTATION ? "reputation"
+                                   : rule.origin() == v1::RULE_ORIGIN_DETECTOR ? "detector"
+                                                                               : "operator";
+        std::printf(
+            "%-6s %-28s %-10s %-10s %12s  %s / %s\n",
+            rule.kind() == v1::RULE_KIND_ALLOW ? "allow" : "block", rule.prefix().c_str(),
+            origin.c_str(), rule.has_expires_at() ? left(rule.expires_at()).c_str() : "never",
+            rule.kind() == v1::RULE_KIND_ALLOW ? "-"
+                                               : human(static_cast<double>(rule.hits())).c_str(),
+            rule.reason().empty() ? "-" : rule.reason().c_str(), rule.created_by().c_str());
+      }
       return 0;
     }
-    if (rtbh_add->parsed()) {
-      v1::AddBlackholeRequest req;
-      req.set_address(rt_addr);
-      if (!set_ttl(rt_ttl, req.mutable_ttl())) return kExitUsage;
-      if (rt_ttl.empty()) req.clear_ttl();
-      req.set_provider(dv_provider);
-      req.set_reason(dv_reason);
-      v1::AddBlackholeResponse r;
-      if ((rc = client.call(&S::AddBlackhole, req, &r))) return rc;
-      if (o.json) return print_json(r), 0;
-      print_announcements(r.announcements(), "blackholed");
-      return 0;
-    }
-    v1::RemoveBlackholeRequest req;
-    req.set_address(rt_addr);
-    v1::RemoveBlackholeResponse r;
-    if ((rc = client.call(&S::RemoveBlackhole, req, &r))) return rc;
-    if (o.json) return print_json(r), 0;
-    print_announcements(r.announcements(), "withdrew");
-    return 0;
-  }
-  if (baseline->parsed()) {
-    v1::GetBaselineResponse r;
-    if ((rc = client.call(&S::GetBaseline, v1::GetBaselineRequest{}, &r))) return rc;
-    if (o.json) return print_json(r), 0;
-    print_baseline(r);
-    return 0;
-  }
-  if (playbook->parsed()) {
-    if (!pb_dry) {
-      std::cerr << "floodgatectl: the playbook runs by itself when the detector opens an "
-                   "incident; add --dry-run to see what it would do now\n";
-      return kExitUsage;
-    }
-    v1::PlanPlaybookRequest req;
-    req.set_type(pb_type);
-    v1::PlanPlaybookResponse r;
-    if ((rc = client.call(&S::PlanPlaybook, req, &r))) return rc;
-    if (o.json) return print_json(r), 0;
-    std::printf("playbook for %s (dry run, nothing changed)%s:\n", pb_type.c_str(),
-                r.dry_run() ? "; playbook.dry_run is on: incidents only record these" : "");
-    int n = 1;
-    for (const auto& step : r.steps()) std::printf("%2d. %s\n", n++, step.c_str());
-    return 0;
-  }
-  if (incident->parsed()) {
-    if (inc_open->parsed()) {
-      v1::OpenIncidentRequest req;
-      req.set_type(inc_type);
-      req.set_note(inc_text);
-      v1::OpenIncidentResponse r;
-      if ((rc = client.call(&S::OpenIncident, req, &r))) return rc;
-      if (o.json) return print_json(r), 0;
-      std::printf("incident #%lld opened; contacts are being notified\n",
-                  static_cast<long long>(r.id()));
-      return 0;
-    }
-    if (inc_note->parsed()) {
-      v1::AddIncidentNoteRequest req;
-      req.set_id(inc_id);
-      req.set_text(inc_text);
-      v1::AddIncidentNoteResponse r;
-      if ((rc = client.call(&S::AddIncidentNote, req, &r))) return rc;
-      if (o.json) return print_json(r), 0;
-      std::printf("noted on incident #%lld\n", static_cast<long long>(r.id()));
-      return 0;
-    }
-    if (inc_check->parsed()) {
-      v1::CheckIncidentItemRequest req;
-      req.set_id(inc_id);
-      req.set_item(inc_item);
-      req.set_note(inc_text);
-      v1::CheckIncidentItemResponse r;
-      if ((rc = client.call(&S::CheckIncidentItem, req, &r))) return rc;
-      if (o.json) return print_json(r), 0;
-      std::printf("checked %s on incident #%lld\n", inc_item.c_str(),
-                  static_cast<long long>(r.id()));
-      return 0;
-    }
-    if (inc_close->parsed()) {
-      v1::CloseIncidentRequest req;
-      req.set_id(inc_id);
-      req.set_note(inc_text);
-      v1::CloseIncidentResponse r;
-      if ((rc = client.call(&S::CloseIncident, req, &r))) return rc;
-      if (o.json) return print_json(r), 0;
-      std::printf("incident closed; pre-incident settings restored (see `incident show`)\n");
-      return 0;
-    }
-    if (inc_list->parsed()) {
-      v1::ListIncidentsResponse r;
-      if ((rc = client.call(&S::ListIncidents, v1::ListIncidentsRequest{}, &r))) return rc;
-      if (o.json) return print_json(r), 0;
-      std::printf("%-5s %-19s %-19s %-15s %-22s %9s %9s  %s\n", "ID", "OPENED", "CLOSED", "TYPE",
-                  "CATEGORY", "PEAK PPS", "PEAK BPS", "BY");
-      for (const auto& i : r.incidents())
-        std::printf("%-5lld %-19s %-19s %-15s %-22s %9s %9s  %s\n", static_cast<long long>(i.id()),
-                    local_time(i.opened_at()).c_str(),
-                    i.closed_at() ? local_time(i.closed_at()).c_str() : "OPEN", i.type().c_str(),
-                    i.category().c_str(), human(i.peak_packets_per_second()).c_str(),
-                    human(i.peak_bits_per_second()).c_str(), i.opened_by().c_str());
-      if (r.incidents().empty()) std::printf("(no incidents)\n");
-      return 0;
-    }
-    v1::GetIncidentReportRequest req;
-    req.set_id(inc_id);
-    req.set_format(inc_report->parsed() ? inc_format : "md");
-    v1::GetIncidentReportResponse r;
-    if ((rc = client.call(&S::GetIncidentReport, req, &r))) return rc;
-    if (o.json && !inc_report->parsed()) return print_json(r), 0;
-    if (!inc_out.empty()) {
-      std::ofstream out(inc_out);
-      if (!(out << r.text())) {
-        std::cerr << "floodgatectl: cannot write " << inc_out << "\n";
+    if (block->parsed() || unblock->parsed()) {
+      if (prefixes.empty()) {
+        std::cerr << (file.empty() ? "floodgatectl: give prefixes or --file FILE\n"
+                                   : "floodgatectl: " + file + " holds no prefixes\n");
         return kExitUsage;
       }
-      std::printf("wrote the report of incident #%lld to %s\n", static_cast<long long>(r.id()),
-                  inc_out.c_str());
+      if (unblock->parsed()) {
+        v1::UnblockRequest req;
+        for (const auto& p : prefixes) req.add_prefixes(p);
+        v1::UnblockResponse r;
+        if ((rc = client.call(&S::Unblock, req, &r))) return rc;
+        if (o.json) return print_json(r), 0;
+        std::printf("unblocked %d prefix(es)\n", r.prefixes_size());
+        return 0;
+      }
+      v1::BlockRequest req;
+      for (const auto& p : prefixes) req.add_prefixes(p);
+      if (!set_ttl(ttl_text, req.mutable_ttl())) return kExitUsage;
+      if (ttl_text.empty()) req.clear_ttl();
+      req.set_reason(reason);
+      req.set_force(force);
+      v1::BlockResponse r;
+      if ((rc = client.call(&S::Block, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      if (r.rules_size() > 0 && r.rules_size() <= 20) {
+        for (const auto& rule : r.rules())
+          std::printf("blocked %s (%s)\n", rule.prefix().c_str(),
+                      rule.has_expires_at() ? ("expires in " + left(rule.expires_at())).c_str()
+                                            : "no expiry");
+      } else {
+        std::printf("blocked %llu prefixes\n", static_cast<unsigned long long>(r.count()));
+      }
       return 0;
     }
-    std::fputs(r.text().c_str(), stdout);
-    return 0;
-  }
-  if (unload->parsed()) {
-    if (!yes) {
-      std::cerr
-          << "floodgatectl: unload stops all filtering on every interface; repeat with --yes\n";
-      return kExitUsage;
+    if (allow->parsed()) {
+      v1::AllowRequest req;
+      for (const auto& p : prefixes) req.add_prefixes(p);
+      req.set_reason(reason);
+      v1::AllowResponse r;
+      if ((rc = client.call(&S::Allow, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      for (const auto& rule : r.rules()) std::printf("allowed %s\n", rule.prefix().c_str());
+      if (r.overridden_count() > 0) {
+        std::string some;
+        for (const auto& b : r.overridden_blocks()) some += (some.empty() ? "" : ", ") + b;
+        if (r.overridden_count() > static_cast<uint64_t>(r.overridden_blocks_size()))
+          some += ", ...";
+        std::printf(
+            "note: %llu block(s) inside what you allowed now drop nothing (allow wins): %s\n"
+            "      `floodgatectl disallow` restores them; `floodgatectl unblock` tidies them "
+            "away\n",
+            static_cast<unsigned long long>(r.overridden_count()), some.c_str());
+      }
+      return 0;
     }
-    v1::UnloadResponse r;
-    if ((rc = client.call(&S::Unload, v1::UnloadRequest{}, &r))) return rc;
-    if (o.json) return print_json(r), 0;
-    for (const auto& n : r.detached_interfaces()) std::printf("detached from %s\n", n.c_str());
-    std::printf("unloaded; floodgated is stopping\n");
-    return 0;
+    if (disallow->parsed()) {
+      v1::DisallowRequest req;
+      for (const auto& p : prefixes) req.add_prefixes(p);
+      v1::DisallowResponse r;
+      if ((rc = client.call(&S::Disallow, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      std::printf("removed %d allow entr%s\n", r.prefixes_size(),
+                  r.prefixes_size() == 1 ? "y" : "ies");
+      return 0;
+    }
+    if (mode->parsed() || protect->parsed()) {
+      v1::Mode prev, now;
+      if (mode->parsed()) {
+        v1::SetModeRequest req;
+        req.set_mode(mode_arg == "enforce" ? v1::MODE_ENFORCE : v1::MODE_MONITOR);
+        v1::SetModeResponse r;
+        if ((rc = client.call(&S::SetMode, req, &r))) return rc;
+        if (o.json) return print_json(r), 0;
+        prev = r.previous_mode();
+        now = r.mode();
+      } else {
+        v1::SetProtectionRequest req;
+        req.set_on(onoff == "on");
+        v1::SetProtectionResponse r;
+        if ((rc = client.call(&S::SetProtection, req, &r))) return rc;
+        if (o.json) return print_json(r), 0;
+        prev = r.previous_mode();
+        now = r.mode();
+      }
+      std::printf("mode: %s (was %s)%s\n", mode_name(now).c_str(), mode_name(prev).c_str(),
+                  now == v1::MODE_ENFORCE ? ": dropping" : ": counting only, nothing is dropped");
+      return 0;
+    }
+    if (policy->parsed()) {
+      v1::GetPolicyResponse cur;
+      if ((rc = client.call(&S::GetPolicy, v1::GetPolicyRequest{}, &cur))) return rc;
+      auto proto_name = [](v1::Protocol p) {
+        std::string n = v1::Protocol_Name(p).substr(std::string("PROTOCOL_").size());
+        std::transform(n.begin(), n.end(), n.begin(), ::tolower);
+        return n;
+      };
+      auto ports = [](const google::protobuf::RepeatedField<uint32_t>& v) {
+        std::string out;
+        for (uint32_t x : v) out += (out.empty() ? "" : ",") + std::to_string(x);
+        return out.empty() ? std::string("-") : out;
+      };
+      if (pol_proto.empty()) {
+        if (o.json) return print_json(cur), 0;
+        std::printf("%-8s %-8s %-30s %s\n", "PROTO", "DEFAULT", "ALLOWED", "DENIED");
+        for (const auto& p : cur.protocols())
+          std::printf("%-8s %-8s %-30s %s\n", proto_name(p.protocol()).c_str(),
+                      p.default_action() == v1::ACTION_DROP ? "drop" : "pass",
+                      ports(p.allowed_ports()).c_str(), ports(p.denied_ports()).c_str());
+        std::printf("\nreflection filter: %s (UDP from ports %s)\n\n",
+                    cur.reflection_filter() ? "on" : "off", ports(cur.reflection_ports()).c_str());
+        std::printf("%-12s %-16s %14s %14s\n", "LIMIT", "SCOPE", "RATE/S", "BURST");
+        for (const auto& t : cur.thresholds()) {
+          std::string v = v1::Vector_Name(t.vector()).substr(std::string("VECTOR_").size());
+          std::transform(v.begin(), v.end(), v.begin(), ::tolower);
+          std::printf("%-12s %-16s %14s %14s\n", v.c_str(),
+                      t.scope() == v1::SCOPE_PER_SOURCE ? "per source" : "per destination",
+                      t.rate() ? std::to_string(t.rate()).c_str() : "off",
+                      t.rate() ? std::to_string(t.burst()).c_str() : "-");
+        }
+        return 0;
+      }
+      // Change one protocol: start from what is in force, replace what was given.
+      v1::SetPolicyRequest req;
+      for (const auto& p : cur.protocols())
+        if (proto_name(p.protocol()) == pol_proto) *req.mutable_policy() = p;
+      auto parse_ports = [](const std::string& text,
+                            google::protobuf::RepeatedField<uint32_t>* out) {
+        out->Clear();
+        std::stringstream ss(text);
+        for (std::string item; std::getline(ss, item, ',');) {
+          if (item.empty()) continue;
+          try {
+            out->Add(static_cast<uint32_t>(std::stoul(item)));
+          } catch (...) {
+            return false;
+          }
+        }
+        return true;
+      };
+      if (!pol_default.empty())
+        req.mutable_policy()->set_default_action(pol_default == "drop" ? v1::ACTION_DROP
+                                                                       : v1::ACTION_PASS);
+      if ((policy->count("--allow") &&
+           !parse_ports(pol_allow, req.mutable_policy()->mutable_allowed_ports())) ||
+          (policy->count("--deny") &&
+           !parse_ports(pol_deny, req.mutable_policy()->mutable_denied_ports()))) {
+        std::cerr << "floodgatectl: ports are numbers separated by commas, e.g. 22,80,443\n";
+        return kExitUsage;
+      }
+      req.set_force(pol_force);
+      v1::SetPolicyResponse r;
+      if ((rc = client.call(&S::SetPolicy, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      std::printf("%s: default %s, allowed %s, denied %s\n", pol_proto.c_str(),
+                  r.policy().default_action() == v1::ACTION_DROP ? "drop" : "pass",
+                  ports(r.policy().allowed_ports()).c_str(),
+                  ports(r.policy().denied_ports()).c_str());
+      return 0;
+    }
+    if (threshold->parsed()) {
+      v1::SetThresholdsRequest req;
+      auto* t = req.add_thresholds();
+      t->set_vector(th_vector == "syn"           ? v1::VECTOR_SYN
+                    : th_vector == "udp-packets" ? v1::VECTOR_UDP_PACKETS
+                    : th_vector == "udp-bytes"   ? v1::VECTOR_UDP_BYTES
+                                                 : v1::VECTOR_ICMP);
+      t->set_scope(th_dest ? v1::SCOPE_PER_DESTINATION : v1::SCOPE_PER_SOURCE);
+      t->set_rate(th_rate);
+      t->set_burst(threshold->count("--burst") ? th_burst : 2 * th_rate);
+      v1::SetThresholdsResponse r;
+      if ((rc = client.call(&S::SetThresholds, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      std::printf(
+          "%s %s: %s\n", th_vector.c_str(), th_dest ? "per destination" : "per source",
+          th_rate ? (std::to_string(th_rate) + "/s, burst " + std::to_string(t->burst())).c_str()
+                  : "no limit");
+      return 0;
+    }
+    if (preflight->parsed()) {
+      v1::PreflightResponse r;
+      if ((rc = client.call(&S::Preflight, v1::PreflightRequest{}, &r))) return rc;
+      if (o.json) {
+        print_json(r);
+        return r.ready() ? 0 : kExitRefused;
+      }
+      for (const auto& c : r.checks()) {
+        const char* mark = c.result() == v1::PreflightCheck::RESULT_PASS   ? "PASS"
+                           : c.result() == v1::PreflightCheck::RESULT_WARN ? "WARN"
+                                                                           : "FAIL";
+        std::printf("%s  %-28s %s\n", mark, c.name().c_str(), c.detail().c_str());
+        if (!c.fix().empty()) std::printf("      %-28s -> %s\n", "", c.fix().c_str());
+      }
+      std::printf("\n%s\n",
+                  r.ready() ? "ready: nothing failed" : "NOT READY: fix the FAIL items above");
+      return r.ready() ? 0 : kExitRefused;
+    }
+    if (flowspec->parsed()) {
+      std::string rule;
+      for (const auto& w : fs_words) rule += (rule.empty() ? "" : " ") + w;
+      if (flowspec_add->parsed()) {
+        v1::AddFlowSpecRequest req;
+        req.set_rule(rule);
+        if (!set_ttl(rt_ttl, req.mutable_ttl())) return kExitUsage;
+        if (rt_ttl.empty()) req.clear_ttl();
+        req.set_provider(dv_provider);
+        req.set_reason(dv_reason);
+        v1::AddFlowSpecResponse r;
+        if ((rc = client.call(&S::AddFlowSpec, req, &r))) return rc;
+        if (o.json) return print_json(r), 0;
+        for (const auto& f : r.rules())
+          std::printf("flowspec to %-12s %s (expires in %s)\n", f.provider().c_str(),
+                      f.rule().c_str(), left(f.expires_at()).c_str());
+        return 0;
+      }
+      v1::RemoveFlowSpecRequest req;
+      req.set_rule(rule);
+      v1::RemoveFlowSpecResponse r;
+      if ((rc = client.call(&S::RemoveFlowSpec, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      for (const auto& f : r.rules())
+        std::printf("withdrew flowspec %s from %s\n", f.rule().c_str(), f.provider().c_str());
+      return 0;
+    }
+    if (divert->parsed() || rtbh->parsed()) {
+      auto print_announcements = [&](const auto& list, const char* verb) {
+        for (const v1::Announcement& a : list) {
+          std::string comm;
+          for (const auto& c : a.communities()) comm += (comm.empty() ? "" : " ") + c;
+          std::printf("%s %-20s to %-12s communities %s, next hop %s%s\n", verb, a.prefix().c_str(),
+                      a.provider().c_str(), comm.c_str(), a.next_hop().c_str(),
+                      a.has_withdraw_requested_at() ? "  (withdraw pending: hold-down)" : "");
+        }
+      };
+      if (divert_on->parsed()) {
+        v1::DivertRequest req;
+        for (const auto& p : dv_prefixes) req.add_prefixes(p);
+        req.set_all(dv_all);
+        req.set_provider(dv_provider);
+        req.set_dry_run(dv_dry);
+        req.set_reason(dv_reason);
+        v1::DivertResponse r;
+        if ((rc = client.call(&S::Divert, req, &r))) return rc;
+        if (o.json) return print_json(r), 0;
+        print_announcements(r.announcements(), dv_dry ? "would announce" : "announced");
+        return 0;
+      }
+      if (divert_off->parsed()) {
+        v1::UndivertRequest req;
+        for (const auto& p : dv_prefixes) req.add_prefixes(p);
+        req.set_all(dv_all);
+        req.set_now(dv_now);
+        v1::UndivertResponse r;
+        if ((rc = client.call(&S::Undivert, req, &r))) return rc;
+        if (o.json) return print_json(r), 0;
+        if (dv_now) {
+          print_announcements(r.announcements(), "withdrew");
+        } else {
+          print_announcements(r.announcements(), "will withdraw");
+          std::printf("once traffic has stayed quiet for %llds (--now withdraws at once)\n",
+                      static_cast<long long>(r.hold_down().seconds()));
+        }
+        return 0;
+      }
+      if (divert_status->parsed()) {
+        v1::GetDiversionResponse r;
+        if ((rc = client.call(&S::GetDiversion, v1::GetDiversionRequest{}, &r))) return rc;
+        if (o.json) return print_json(r), 0;
+        if (!r.speaker_on()) std::printf("BGP speaker: off ([bgp] speaker in the config)\n");
+        for (const auto& p : r.providers())
+          std::printf("provider %-12s neighbor %-16s session %s%s\n", p.name().c_str(),
+                      p.neighbor().c_str(), p.session_state().c_str(),
+                      p.always_on() ? " (always on)" : "");
+        if (r.announcements().empty() && r.flowspec().empty()) std::printf("nothing announced\n");
+        for (const auto& f : r.flowspec())
+          std::printf("flowspec  %-40s to %-12s expires in %s, by %s%s\n", f.rule().c_str(),
+                      f.provider().c_str(), left(f.expires_at()).c_str(), f.created_by().c_str(),
+                      f.reason().empty() ? "" : (", " + f.reason()).c_str());
+        for (const auto& a : r.announcements())
+          std::printf("%-9s %-20s to %-12s since %s by %s%s%s\n",
+                      a.blackhole() ? "blackhole" : "diverted", a.prefix().c_str(),
+                      a.provider().c_str(), when(a.since()).c_str(), a.created_by().c_str(),
+                      a.reason().empty() ? "" : (", " + a.reason()).c_str(),
+                      a.has_withdraw_requested_at() ? "  (withdraw pending: hold-down)" : "");
+        return 0;
+      }
+      if (rtbh_add->parsed()) {
+        v1::AddBlackholeRequest req;
+        req.set_address(rt_addr);
+        if (!set_ttl(rt_ttl, req.mutable_ttl())) return kExitUsage;
+        if (rt_ttl.empty()) req.clear_ttl();
+        req.set_provider(dv_provider);
+        req.set_reason(dv_reason);
+        v1::AddBlackholeResponse r;
+        if ((rc = client.call(&S::AddBlackhole, req, &r))) return rc;
+        if (o.json) return print_json(r), 0;
+        print_announcements(r.announcements(), "blackholed");
+        return 0;
+      }
+      v1::RemoveBlackholeRequest req;
+      req.set_address(rt_addr);
+      v1::RemoveBlackholeResponse r;
+      if ((rc = client.call(&S::RemoveBlackhole, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      print_announcements(r.announcements(), "withdrew");
+      return 0;
+    }
+    if (baseline->parsed()) {
+      v1::GetBaselineResponse r;
+      if ((rc = client.call(&S::GetBaseline, v1::GetBaselineRequest{}, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      print_baseline(r);
+      return 0;
+    }
+    if (playbook->parsed()) {
+      if (!pb_dry) {
+        std::cerr << "floodgatectl: the playbook runs by itself when the detector opens an "
+                     "incident; add --dry-run to see what it would do now\n";
+        return kExitUsage;
+      }
+      v1::PlanPlaybookRequest req;
+      req.set_type(pb_type);
+      v1::PlanPlaybookResponse r;
+      if ((rc = client.call(&S::PlanPlaybook, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      std::printf("playbook for %s (dry run, nothing changed)%s:\n", pb_type.c_str(),
+                  r.dry_run() ? "; playbook.dry_run is on: incidents only record these" : "");
+      int n = 1;
+      for (const auto& step : r.steps()) std::printf("%2d. %s\n", n++, step.c_str());
+      return 0;
+    }
+    if (incident->parsed()) {
+      if (inc_open->parsed()) {
+        v1::OpenIncidentRequest req;
+        req.set_type(inc_type);
+        req.set_note(inc_text);
+        v1::OpenIncidentResponse r;
+        if ((rc = client.call(&S::OpenIncident, req, &r))) return rc;
+        if (o.json) return print_json(r), 0;
+        std::printf("incident #%lld opened; contacts are being notified\n",
+                    static_cast<long long>(r.id()));
+        return 0;
+      }
+      if (inc_note->parsed()) {
+        v1::AddIncidentNoteRequest req;
+        req.set_id(inc_id);
+        req.set_text(inc_text);
+        v1::AddIncidentNoteResponse r;
+        if ((rc = client.call(&S::AddIncidentNote, req, &r))) return rc;
+        if (o.json) return print_json(r), 0;
+        std::printf("noted on incident #%lld\n", static_cast<long long>(r.id()));
+        return 0;
+      }
+      if (inc_check->parsed()) {
+        v1::CheckIncidentItemRequest req;
+        req.set_id(inc_id);
+        req.set_item(inc_item);
+        req.set_note(inc_text);
+        v1::CheckIncidentItemResponse r;
+        if ((rc = client.call(&S::CheckIncidentItem, req, &r))) return rc;
+        if (o.json) return print_json(r), 0;
+        std::printf("checked %s on incident #%lld\n", inc_item.c_str(),
+                    static_cast<long long>(r.id()));
+        return 0;
+      }
+      if (inc_close->parsed()) {
+        v1::CloseIncidentRequest req;
+        req.set_id(inc_id);
+        req.set_note(inc_text);
+        v1::CloseIncidentResponse r;
+        if ((rc = client.call(&S::CloseIncident, req, &r))) return rc;
+        if (o.json) return print_json(r), 0;
+        std::printf("incident closed; pre-incident settings restored (see `incident show`)\n");
+        return 0;
+      }
+      if (inc_list->parsed()) {
+        v1::ListIncidentsResponse r;
+        if ((rc = client.call(&S::ListIncidents, v1::ListIncidentsRequest{}, &r))) return rc;
+        if (o.json) return print_json(r), 0;
+        std::printf("%-5s %-19s %-19s %-15s %-22s %9s %9s  %s\n", "ID", "OPENED", "CLOSED", "TYPE",
+                    "CATEGORY", "PEAK PPS", "PEAK BPS", "BY");
+        for (const auto& i : r.incidents())
+          std::printf("%-5lld %-19s %-19s %-15s %-22s %9s %9s  %s\n",
+                      static_cast<long long>(i.id()), local_time(i.opened_at()).c_str(),
+                      i.closed_at() ? local_time(i.closed_at()).c_str() : "OPEN", i.type().c_str(),
+                      i.category().c_str(), human(i.peak_packets_per_second()).c_str(),
+                      human(i.peak_bits_per_second()).c_str(), i.opened_by().c_str());
+        if (r.incidents().empty()) std::printf("(no incidents)\n");
+        return 0;
+      }
+      v1::GetIncidentReportRequest req;
+      req.set_id(inc_id);
+      req.set_format(inc_report->parsed() ? inc_format : "md");
+      v1::GetIncidentReportResponse r;
+      if ((rc = client.call(&S::GetIncidentReport, req, &r))) return rc;
+      if (o.json && !inc_report->parsed()) return print_json(r), 0;
+      if (!inc_out.empty()) {
+        std::ofstream out(inc_out);
+        if (!(out << r.text())) {
+          std::cerr << "floodgatectl: cannot write " << inc_out << "\n";
+          return kExitUsage;
+        }
+        std::printf("wrote the report of incident #%lld to %s\n", static_cast<long long>(r.id()),
+                    inc_out.c_str());
+        return 0;
+      }
+      std::fputs(r.text().c_str(), stdout);
+      return 0;
+    }
+    if (unload->parsed()) {
+      if (!yes) {
+        std::cerr
+            << "floodgatectl: unload stops all filtering on every interface; repeat with --yes\n";
+        return kExitUsage;
+      }
+      v1::UnloadResponse r;
+      if ((rc = client.call(&S::Unload, v1::UnloadRequest{}, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      for (const auto& n : r.detached_interfaces()) std::printf("detached from %s\n", n.c_str());
+      std::printf("unloaded; floodgated is stopping\n");
+      return 0;
+    }
+    return kExitUsage;
+  };
+
+  if (targets.size() == 1) {
+    Client client(targets[0]);
+    return run(client);
   }
-  return kExitUsage;
+  return run_on_each(targets, o.json, [&](const Options& t) {
+    Client client(t);
+    return run(client);
+  });
 }
