@@ -28,12 +28,20 @@ std::string join(const std::vector<Prefix>& v) {
   return out;
 }
 
-// Orders rules by kind, then address, then length, and finds one in O(log n).
+// The first ten of v, then how many more: for lines about thousands of prefixes.
+std::string join_some(const std::vector<Prefix>& v) {
+  constexpr size_t kShown = 10;
+  if (v.size() <= kShown) return join(v);
+  return join({v.begin(), v.begin() + kShown}) + " ... and " + std::to_string(v.size() - kShown) +
+         " more";
+}
+
 // What an audit line says of a request's prefixes: the count, and the prefix when one.
 std::string request_detail(const std::vector<std::string>& texts) {
   return std::to_string(texts.size()) + " prefix(es)" + (texts.size() == 1 ? ": " + texts[0] : "");
 }
 
+// Orders rules by kind, then address, then length, and finds one in O(log n).
 Engine::RuleKey rule_key(RuleKind k, const Prefix& p) {
   Engine::RuleKey key{};
   key[0] = k == RuleKind::kBlock ? 'b' : 'a';
@@ -118,13 +126,14 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
   auto stored = store_.rules();
   if (!stored.ok()) return stored.error();
   rules_.clear();
+  expiries_.clear();
   std::vector<Prefix> expired_blocks, expired_allows;
   for (RuleRecord& r : *stored) {
     if (r.expires_at > 0 && r.expires_at <= now_unix) {
       (r.kind == RuleKind::kBlock ? expired_blocks : expired_allows).push_back(r.prefix);
       continue;
     }
-    rules_.emplace(rule_key(r.kind, r.prefix), std::move(r));
+    put_rule(std::move(r));
   }
   for (auto [kind, list] : {std::pair{RuleKind::kBlock, &expired_blocks},
                             std::pair{RuleKind::kAllow, &expired_allows}}) {
@@ -270,8 +279,7 @@ Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Call
     }
     applied.emplace_back(r->prefix, *old);
   }
-  for (const RuleRecord& r : records)
-    rules_.insert_or_assign(rule_key(RuleKind::kBlock, r.prefix), r);
+  for (const RuleRecord& r : records) put_rule(r);
   audit(c, "block", detail + (ttl ? " ttl " + duration_text(ttl) : " no expiry"), "ok");
   publish(
       EventKind::kBlock,
@@ -306,7 +314,7 @@ Result<std::vector<Prefix>> Engine::remove_rules(RuleKind kind,
   if (auto s = store_.delete_rules(kind, *parsed); !s) return s.error();
   for (const Prefix& p : *parsed) {
     (void)(block ? dp_.remove_block(p) : dp_.remove_allow(p));
-    rules_.erase(rule_key(kind, p));
+    drop_rule(rule_key(kind, p));
   }
   audit(c, action, join(*parsed), "ok");
   publish(block ? EventKind::kUnblock : EventKind::kDisallow, join(*parsed), "", c.who);
@@ -344,7 +352,7 @@ Result<std::vector<RuleRecord>> Engine::allow(const std::vector<std::string>& te
     }
     added.push_back(r.prefix);
   }
-  for (const RuleRecord& r : records) rules_[rule_key(RuleKind::kAllow, r.prefix)] = r;
+  for (const RuleRecord& r : records) put_rule(r);
   audit(c, "allow", join(*parsed), "ok");
   publish(EventKind::kAllow, join(*parsed), reason, c.who);
   return records;
@@ -513,27 +521,55 @@ std::vector<std::string> Engine::record_auto_blocks(int64_t now_unix) {
   for (RuleRecord& r : found) {
     log.push_back("auto-block " + r.prefix.str() + " (reputation)");
     publish(EventKind::kAutoBlock, r.prefix.str(), r.reason, r.created_by);
-    rules_[rule_key(RuleKind::kBlock, r.prefix)] = std::move(r);
+    put_rule(std::move(r));
   }
   return log;
+}
+
+void Engine::put_rule(RuleRecord r) {
+  const RuleKey key = rule_key(r.kind, r.prefix);
+  drop_rule(key);
+  if (r.expires_at > 0) expiries_.emplace(r.expires_at, key);
+  rules_.emplace(key, std::move(r));
+}
+
+void Engine::drop_rule(const RuleKey& key) {
+  auto it = rules_.find(key);
+  if (it == rules_.end()) return;
+  if (it->second.expires_at > 0) expiries_.erase({it->second.expires_at, key});
+  rules_.erase(it);
 }
 
 std::vector<std::string> Engine::tick(int64_t now_unix) {
   std::lock_guard lock(mu_);
   std::vector<std::string> log;
+  // The index holds only rules with an expiry, soonest first: no walk over every rule.
   std::map<RuleKind, std::vector<Prefix>> expired;
-  for (const auto& [key, r] : rules_)
-    if (r.expires_at > 0 && r.expires_at <= now_unix) expired[r.kind].push_back(r.prefix);
+  for (auto it = expiries_.begin(); it != expiries_.end() && it->first <= now_unix; ++it) {
+    const RuleRecord& r = rules_.at(it->second);
+    expired[r.kind].push_back(r.prefix);
+  }
+  // A batch that expires together is one store transaction and one audit line, and one
+  // log line and event once it is more than a few: a per-prefix commit held the engine
+  // (and every command) for seconds per 10k prefixes.
+  constexpr size_t kOneByOne = 10;
   for (auto& [kind, prefixes] : expired) {
     if (!store_.delete_rules(kind, prefixes).ok()) continue;  // retried next tick
+    const std::string what = kind == RuleKind::kBlock ? "block" : "allow";
     for (const Prefix& p : prefixes) {
       (void)(kind == RuleKind::kBlock ? dp_.remove_block(p) : dp_.remove_allow(p));
-      rules_.erase(rule_key(kind, p));
+      drop_rule(rule_key(kind, p));
+      if (prefixes.size() > kOneByOne) continue;
       log.push_back("expired " + p.str());
-      publish(EventKind::kExpire, p.str(), kind == RuleKind::kBlock ? "block" : "allow",
-              "floodgate (expiry)");
-      (void)store_.audit({now_unix, "floodgate (expiry)", "expire", p.str(), "ok"});
+      publish(EventKind::kExpire, p.str(), what, "floodgate (expiry)");
     }
+    if (prefixes.size() > kOneByOne) {
+      const std::string n = std::to_string(prefixes.size()) + " prefixes";
+      log.push_back("expired " + n + " (" + what + "s): " + join_some(prefixes));
+      publish(EventKind::kExpire, n, what + "s: " + join_some(prefixes), "floodgate (expiry)");
+    }
+    (void)store_.audit(
+        {now_unix, "floodgate (expiry)", "expire", what + " " + join_some(prefixes), "ok"});
   }
   // Auto-blocks are found by reading the whole block map: every 5 s is soon enough.
   if (++ticks_ % 5 == 0) {

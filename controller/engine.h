@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,9 @@ class Engine {
   void publish(EventKind kind, const std::string& subject, const std::string& detail,
                const std::string& actor);
   std::vector<std::string> record_auto_blocks(int64_t now_unix);
+  // rules_ and expiries_ change together, through these two only.
+  void put_rule(RuleRecord r);
+  void drop_rule(const RuleKey& key);
   Status apply_policy(fg_proto proto, const ProtocolPolicy& p, fg_config& cfg);
   // Aggregate limits run when some aggregate bucket is set and prefixes are protected.
   void set_agg_on(fg_config& cfg) const;
@@ -119,6 +123,9 @@ class Engine {
   mutable std::mutex mu_;  // one writer at a time over store + maps
   // Mirror of the store's rules, by rule_key(): kind, then address, then length.
   std::map<RuleKey, RuleRecord> rules_;
+  // (expires_at, key) of every rule that expires: tick() finds what is due without a walk
+  // over a million rules every second.
+  std::set<std::pair<int64_t, RuleKey>> expiries_;
   Policy policy_{};
   unsigned ticks_ = 0;
 };

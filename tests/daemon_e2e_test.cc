@@ -1,6 +1,7 @@
 // floodgated end to end: the real daemon on a veth in a test namespace, driven through
 // floodgatectl and the gRPC API over its Unix socket, with real datagrams.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -165,6 +166,43 @@ TEST_F(DaemonTest, BatchOf100kIsAppliedWhole) {
   ASSERT_TRUE(daemon_->api().GetStatus(&ctx, {}, &st).ok());
   EXPECT_EQ(st.block_rules(), 100'001u);
   EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA), 0);
+}
+
+// A batch that expires together goes in one store transaction with one audit line (one
+// commit per prefix used to hold every command up for seconds per 10k prefixes).
+TEST_F(DaemonTest, ABatchExpiresTogetherInOneAuditLine) {
+  v1::BlockRequest req;
+  for (int i = 0; i < 5000; i++)
+    req.add_prefixes("10.60." + std::to_string(i / 256) + "." + std::to_string(i % 256));
+  req.mutable_ttl()->set_seconds(2);
+  v1::BlockResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(daemon_->api().Block(&ctx, req, &resp).ok());
+  uint64_t left = 1;
+  for (int i = 0; i < 100 && left; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    v1::GetStatusResponse st;
+    grpc::ClientContext c2;
+    ASSERT_TRUE(daemon_->api().GetStatus(&c2, {}, &st).ok());
+    left = st.block_rules();
+  }
+  ASSERT_EQ(left, 0u) << "the batch did not expire";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(
+      sqlite3_open_v2((daemon_->dir() + "/state.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+      SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, "SELECT count(*), max(detail) FROM audit WHERE action = 'expire'", -1,
+                         &st, nullptr),
+      SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 1);
+  const auto* detail = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+  EXPECT_NE(std::string(detail ? detail : "").find("... and 4990 more"), std::string::npos);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  EXPECT_EQ(daemon_->log().find("expired 10.60."), std::string::npos) << "one line, not 5000";
 }
 
 TEST_F(DaemonTest, BadBatchAppliesNothing) {
