@@ -307,17 +307,23 @@ Result<std::vector<Prefix>> Engine::remove_rules(RuleKind kind,
   for (const Prefix& p : *parsed)  // an unrecorded auto-block can be lifted too
     if (!rules_.count(rule_key(kind, p)) && !(block && dp_.find_block(p))) missing.push_back(p);
   if (!missing.empty()) {
-    audit(c, action, join(*parsed), "not found: " + join(missing));
-    return not_found(std::string(block ? "no block for " : "no allow entry for ") + join(missing) +
-                     "; `floodgatectl list" + (block ? "" : " --allow") + "` shows them");
+    // Lists of thousands are cut: a gRPC status message must fit in a header.
+    audit(c, action, join_some(*parsed), "not found: " + join_some(missing));
+    const std::string noun = block ? "block" : "allow entry";
+    return not_found((missing.size() == 1 ? "no " + noun + " for "
+                                          : std::to_string(missing.size()) + " of " +
+                                                std::to_string(parsed->size()) +
+                                                " prefixes have no " + noun + ": ") +
+                     join_some(missing) + "; nothing was removed (`floodgatectl list" +
+                     (block ? "" : " --allow") + "` shows what there is)");
   }
   if (auto s = store_.delete_rules(kind, *parsed); !s) return s.error();
   for (const Prefix& p : *parsed) {
     (void)(block ? dp_.remove_block(p) : dp_.remove_allow(p));
     drop_rule(rule_key(kind, p));
   }
-  audit(c, action, join(*parsed), "ok");
-  publish(block ? EventKind::kUnblock : EventKind::kDisallow, join(*parsed), "", c.who);
+  audit(c, action, join_some(*parsed), "ok");
+  publish(block ? EventKind::kUnblock : EventKind::kDisallow, join_some(*parsed), "", c.who);
   return *parsed;
 }
 
@@ -347,14 +353,14 @@ Result<std::vector<RuleRecord>> Engine::allow(const std::vector<std::string>& te
       std::vector<Prefix> all;
       for (const RuleRecord& x : records) all.push_back(x.prefix);
       (void)store_.delete_rules(RuleKind::kAllow, all);
-      audit(c, "allow", join(*parsed), s.error().message);
+      audit(c, "allow", join_some(*parsed), s.error().message);
       return Error{s.error().code, s.error().message + "; nothing of this request was applied"};
     }
     added.push_back(r.prefix);
   }
   for (const RuleRecord& r : records) put_rule(r);
-  audit(c, "allow", join(*parsed), "ok");
-  publish(EventKind::kAllow, join(*parsed), reason, c.who);
+  audit(c, "allow", join_some(*parsed), "ok");
+  publish(EventKind::kAllow, join_some(*parsed), reason, c.who);
   return records;
 }
 

@@ -238,21 +238,26 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::WatchEventsResponse> {
 }  // namespace
 
 grpc::Status to_grpc(const Error& e) {
+  // The message travels in a response header, and a client refuses headers over its
+  // limit (8 KiB by default) with an error that says nothing of ours: keep it well below.
+  constexpr size_t kMax = 4096;
+  std::string m = e.message;
+  if (m.size() > kMax) m = m.substr(0, kMax) + " ... (cut)";
   switch (e.code) {
     case ErrorCode::kInvalidArgument:
-      return {grpc::StatusCode::INVALID_ARGUMENT, e.message};
+      return {grpc::StatusCode::INVALID_ARGUMENT, m};
     case ErrorCode::kNotFound:
-      return {grpc::StatusCode::NOT_FOUND, e.message};
+      return {grpc::StatusCode::NOT_FOUND, m};
     case ErrorCode::kAlreadyExists:
-      return {grpc::StatusCode::ALREADY_EXISTS, e.message};
+      return {grpc::StatusCode::ALREADY_EXISTS, m};
     case ErrorCode::kResourceExhausted:
-      return {grpc::StatusCode::RESOURCE_EXHAUSTED, e.message};
+      return {grpc::StatusCode::RESOURCE_EXHAUSTED, m};
     case ErrorCode::kFailedPrecondition:
-      return {grpc::StatusCode::FAILED_PRECONDITION, e.message};
+      return {grpc::StatusCode::FAILED_PRECONDITION, m};
     case ErrorCode::kInternal:
       break;
   }
-  return {grpc::StatusCode::INTERNAL, e.message};
+  return {grpc::StatusCode::INTERNAL, m};
 }
 
 Service::Service(Engine& engine, DaemonInfo info) : engine_(engine), info_(std::move(info)) {}

@@ -222,6 +222,22 @@ TEST_F(DaemonTest, BadBatchAppliesNothing) {
   grpc::ClientContext ctx2;
   ASSERT_TRUE(daemon_->api().ListRules(&ctx2, {}, &list).ok());
   EXPECT_EQ(list.rules_size(), 0);
+  // Unblocking thousands that are not there: the message names a few and counts them all
+  // (listing every one made a status too big for gRPC's header limit, and the operator
+  // saw only "received initial metadata size exceeds limit").
+  v1::UnblockRequest un;
+  for (int i = 0; i < 2000; i++)
+    un.add_prefixes("10.9." + std::to_string(i / 256) + "." + std::to_string(i % 256));
+  v1::UnblockResponse un_resp;
+  grpc::ClientContext ctx3;
+  const grpc::Status missing = daemon_->api().Unblock(&ctx3, un, &un_resp);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND) << missing.error_message();
+  EXPECT_NE(missing.error_message().find("2000 of 2000 prefixes have no block: 10.9.0.0/32 "),
+            std::string::npos)
+      << missing.error_message();
+  EXPECT_NE(missing.error_message().find("... and 1990 more; nothing was removed"),
+            std::string::npos)
+      << missing.error_message();
 }
 
 struct Refusal {
