@@ -345,7 +345,9 @@ int main(int argc, char** argv) {
                     "read prefixes from FILE (one a line, # comments; - = stdin)");
   block->add_option("--ttl", ttl_text, "lifetime, e.g. 30s, 10m, 2h, 7d (default: the daemon's)");
   block->add_option("--reason", reason, "why, for the audit log and the list");
-  block->add_flag("--force", force, "block even very short prefixes or your own address");
+  block->add_flag(
+      "--force", force,
+      "block even very short prefixes, your own address or a scrubbing provider's BGP neighbour");
   auto* unblock = app.add_subcommand("unblock", "remove blocks");
   unblock->add_option("prefix", prefixes, "prefixes as listed by `floodgatectl list`");
   unblock->add_option("-f,--file", file, "read prefixes from FILE");
