@@ -52,6 +52,11 @@ TEST_F(DiversionTest, DivertOnReachesTheProviderAndOffNowWithdraws) {
   EXPECT_NE(out.find("session established"), std::string::npos) << out;
   EXPECT_NE(out.find("diverted  198.51.100.0/24"), std::string::npos) << out;
   EXPECT_NE(out.find("volumetric UDP"), std::string::npos) << out;
+  // `status`, the first command anyone runs, says so too.
+  out = ctl_ok("status");
+  EXPECT_NE(out.find("diversion:  provider scrubber, BGP session established"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("DIVERTED 198.51.100.0/24 to scrubber since "), std::string::npos) << out;
   t = Clock::now();
   ctl_ok("divert off 198.51.100.0/24 --now");
   EXPECT_TRUE(eventually([&] { return provider_rib().empty(); }, std::chrono::seconds(5)));

@@ -518,7 +518,12 @@ TEST_F(IncidentTest, OperatorsOpenNoteCheckAndCloseByHand) {
   EXPECT_NE(out.find("no incident is open"), std::string::npos) << out;
   EXPECT_EQ(daemon_->ctl("incident open --type syn-flud", &out), 1) << out;
   EXPECT_NE(out.find("unknown attack type 'syn-flud'"), std::string::npos) << out;
+  EXPECT_EQ(daemon_->ctl("status", &out), 0) << out;
+  EXPECT_NE(out.find("incident:   none open"), std::string::npos) << out;
   ASSERT_EQ(daemon_->ctl("incident open --type udp-flood --note 'ISP called'", &out), 0) << out;
+  EXPECT_EQ(daemon_->ctl("status", &out), 0) << out;
+  EXPECT_NE(out.find(" OPEN since "), std::string::npos) << out;
+  EXPECT_NE(out.find(": udp-flood (bandwidth"), std::string::npos) << out;
   EXPECT_EQ(daemon_->ctl("incident open", &out), 1) << out;
   EXPECT_NE(out.find("is open; add to it with"), std::string::npos) << out;
   EXPECT_EQ(daemon_->ctl("incident note 'filed report 2026-123'", &out), 0) << out;

@@ -518,6 +518,43 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(r.allow_rules()));
       std::printf("daemon:     %s, up since %s%s\n", r.version().c_str(),
                   when(r.started_at()).c_str(), r.adopted() ? ", adopted the running filter" : "");
+      // What the first command at 3 a.m. should also tell: is an incident open, is traffic
+      // diverted. Best effort: an older daemon without these calls just leaves them out.
+      grpc::ClientContext ictx;
+      v1::ListIncidentsRequest ireq;
+      ireq.set_limit(20);
+      v1::ListIncidentsResponse inc;
+      if (client.stub().ListIncidents(&ictx, ireq, &inc).ok()) {
+        int open = 0;
+        for (const auto& i : inc.incidents()) {
+          if (i.closed_at() != 0) continue;
+          open++;
+          std::printf(
+              "incident:   #%lld OPEN since %s: %s (%s), peak %s pkt/s; `floodgatectl "
+              "incident show`\n",
+              static_cast<long long>(i.id()), local_time(i.opened_at()).c_str(),
+              i.type().empty() ? "not classified yet" : i.type().c_str(),
+              i.category().empty() ? "-" : i.category().c_str(),
+              human(i.peak_packets_per_second()).c_str());
+        }
+        if (!open) std::printf("incident:   none open\n");
+      }
+      grpc::ClientContext dctx;
+      v1::GetDiversionResponse div;
+      if (client.stub().GetDiversion(&dctx, v1::GetDiversionRequest{}, &div).ok()) {
+        if (!div.speaker_on()) std::printf("diversion:  off (no BGP speaker configured)\n");
+        for (const auto& p : div.providers())
+          std::printf("diversion:  provider %s, BGP session %s\n", p.name().c_str(),
+                      p.session_state().c_str());
+        for (const auto& a : div.announcements())
+          std::printf("            %s %s to %s since %s%s\n",
+                      a.blackhole() ? "blackholed" : "DIVERTED", a.prefix().c_str(),
+                      a.provider().c_str(), when(a.since()).c_str(),
+                      a.has_withdraw_requested_at() ? " (withdraw pending: hold-down)" : "");
+        if (!div.flowspec().empty())
+          std::printf("            %d FlowSpec rule(s) upstream; `floodgatectl divert status`\n",
+                      div.flowspec_size());
+      }
       return 0;
     }
     if (stats->parsed()) {
