@@ -490,6 +490,10 @@ Result<DaemonConfig> parse_config(const std::string& text, const std::string& or
     r.get("auto_open", c.auto_open);
     r.get("evidence_dir", c.evidence_dir);
     r.get("evidence_sample_every", c.evidence_sample_every);
+    r.get("evidence_max_mb", c.evidence_max_mb);
+    r.require(c.evidence_max_mb > 0, "evidence_max_mb",
+              "at least 1 (the cap on each incident's pcap, so that a flood cannot fill the "
+              "disk)");
     r.get("hook_command", c.hook_command);
     r.get("notify_retries", c.notify_retries);
     r.get("affected_service", c.affected_service);

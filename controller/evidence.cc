@@ -10,6 +10,9 @@
 namespace floodgate {
 namespace {
 
+constexpr uint64_t kFileHeaderBytes = 24;    // pcap's global header
+constexpr uint64_t kRecordHeaderBytes = 16;  // per packet, before its bytes
+
 int64_t clock_ns(clockid_t id) {
   timespec ts{};
   clock_gettime(id, &ts);
@@ -18,7 +21,7 @@ int64_t clock_ns(clockid_t id) {
 
 }  // namespace
 
-Status PcapWriter::open(const std::string& path) {
+Status PcapWriter::open(const std::string& path, uint64_t max_bytes) {
   close();
   std::lock_guard lock(mu_);
   std::error_code ec;
@@ -35,7 +38,11 @@ Status PcapWriter::open(const std::string& path) {
     return failed_precondition("cannot write " + path + ": " + err +
                                " (check incidents.evidence_dir)");
   }
-  packets_ = 0;
+  packets_ = skipped_ = 0;
+  max_bytes_ = max_bytes;
+  pcap_dump_flush(dumper_);
+  bytes_ = std::filesystem::file_size(path, ec);
+  if (ec) bytes_ = kFileHeaderBytes;
   return Ok{};
 }
 
@@ -48,6 +55,12 @@ void PcapWriter::write(const fg_sample& s) {
   h.ts.tv_usec = (real % 1'000'000'000) / 1000;
   h.caplen = std::min<uint32_t>(s.cap_len, FG_SAMPLE_BYTES);
   h.len = std::max(s.pkt_len, h.caplen);
+  const uint64_t size = kRecordHeaderBytes + h.caplen;
+  if (bytes_ + size > max_bytes_) {
+    skipped_++;
+    return;
+  }
+  bytes_ += size;
   pcap_dump(reinterpret_cast<u_char*>(dumper_), &h, s.data);
   if (++packets_ % 64 == 0) pcap_dump_flush(dumper_);
 }
@@ -58,6 +71,11 @@ void PcapWriter::close() {
   if (pcap_) pcap_close(pcap_);
   dumper_ = nullptr;
   pcap_ = nullptr;
+}
+
+uint64_t PcapWriter::skipped() const {
+  std::lock_guard lock(mu_);
+  return skipped_;
 }
 
 uint64_t PcapWriter::packets() const {

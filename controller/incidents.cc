@@ -182,7 +182,7 @@ void Incidents::save_locked() {
 
 void Incidents::evidence_on(int64_t id) {
   const std::string base = cfg_.evidence_dir + "/incident-" + std::to_string(id);
-  if (auto s = pcap_.open(base + ".pcap"); !s)
+  if (auto s = pcap_.open(base + ".pcap", uint64_t{cfg_.evidence_max_mb} << 20); !s)
     timeline(id, "floodgate", "evidence", s.error().message);
   if (open_) {
     open_->data["evidence"]["pcap"] = base + ".pcap";
@@ -356,6 +356,14 @@ void Incidents::tick(int64_t now_unix, const std::vector<std::pair<std::string, 
     if (o.counters) o.counters << line.dump() << '\n' << std::flush;
   }
   o.data["evidence"]["packets"] = pcap_.packets();
+  if (const uint64_t skipped = pcap_.skipped()) {
+    if (!o.data["evidence"].contains("skipped"))
+      timeline(o.id, "floodgate", "evidence",
+               "the pcap reached incidents.evidence_max_mb (" +
+                   std::to_string(cfg_.evidence_max_mb) +
+                   " MB); later samples are counted, not written");
+    o.data["evidence"]["skipped"] = skipped;
+  }
   if (o.data["evidence"]["packets"].get<uint64_t>() > 0)
     auto_check("A3.evidence", "sampled packets in " + o.data["evidence"].value("pcap", ""));
   if (!o.sources_done && now_unix >= o.sources_at) {
