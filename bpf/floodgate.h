@@ -243,11 +243,47 @@ struct fg_sample {
 #define FG_DEFAULT_PROTECTED	 (1u << 10)
 #define FG_DEFAULT_EVENTS_BYTES	 (1u << 22)
 
+/* Reputation decay, shared so that `floodgatectl explain` shows the score the program
+ * will see: score * 2^-(elapsed/half_life), whole halvings by shifting, the remainder by
+ * the chord 1 - x/2 (exact at both ends of each half-life, within 6 % between). */
+static inline __attribute__((always_inline)) __u32 fg_decay(__u32 score, __u64 elapsed,
+							   __u64 half_life)
+{
+	__u64 halvings, rem;
+
+	if (!half_life || !score)
+		return score;
+	halvings = elapsed / half_life;
+	if (halvings >= 32)
+		return 0;
+	score >>= halvings;
+	rem = elapsed - halvings * half_life;
+	return score - (__u32)(((__u64)score * rem) / (2 * half_life));
+}
+
 /* Bounded walks in the parser (named, small, fixed). */
 #define FG_MAX_VLAN_TAGS 2
 #define FG_MAX_IPV6_EXT	 6
 
 #ifdef __cplusplus
+/* As the config and the API name the per-source and per-destination limits. */
+inline const char *fg_vector_name(enum fg_vector v)
+{
+	switch (v) {
+	case FG_VEC_SYN:
+		return "syn";
+	case FG_VEC_UDP_PKTS:
+		return "udp_packets";
+	case FG_VEC_UDP_BYTES:
+		return "udp_bytes";
+	case FG_VEC_ICMP:
+		return "icmp";
+	case FG_VEC_MAX:
+		break;
+	}
+	return "?";
+}
+
 inline const char *fg_traffic_vector_name(enum fg_traffic_vector v)
 {
 	switch (v) {

@@ -9,21 +9,7 @@
 #include "maps.h"
 #include "parse.h"
 
-/* score * 2^-(elapsed/half_life): whole halvings by shifting, the remainder by the
- * chord 1 - x/2 (exact at both ends of each half-life, within 6 % between). */
-static __always_inline __u32 fg_decay(__u32 score, __u64 elapsed, __u64 half_life)
-{
-	__u64 halvings, rem;
-
-	if (!half_life || !score)
-		return score;
-	halvings = elapsed / half_life;
-	if (halvings >= 32)
-		return 0;
-	score >>= halvings;
-	rem = elapsed - halvings * half_life;
-	return score - (__u32)(((__u64)score * rem) / (2 * half_life));
-}
+/* fg_decay() is in floodgate.h: user space shows the same score. */
 
 static __always_inline void fg_auto_block(const struct fg_addr *key, const struct fg_pkt *pkt,
 					  const struct fg_config *cfg, __u64 now)

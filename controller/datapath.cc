@@ -260,6 +260,12 @@ std::optional<fg_block> Datapath::find_block(const Prefix& p) const {
   return v;
 }
 
+std::optional<fg_src_state> Datapath::find_source(const fg_addr& key) const {
+  fg_src_state v{};
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.src_state), &key, &v) != 0) return std::nullopt;
+  return v;
+}
+
 std::vector<BlockEntry> Datapath::blocks() const {
   // Batched reads: a million entries take a few hundred syscalls, not two million.
   constexpr uint32_t kChunk = 8192;

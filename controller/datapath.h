@@ -92,6 +92,9 @@ class DataPlane {
   virtual Status set_portset(uint32_t index, const std::vector<uint16_t>& ports) = 0;
   virtual Status add_protected(const Prefix& p, uint32_t agg_index) = 0;
   virtual Counters counters() const = 0;
+  // The rate-limit and reputation state kept for a source key (the source masked to
+  // config().src_prefix_v4/v6 in the mapped space), if any.
+  virtual std::optional<fg_src_state> find_source(const fg_addr& key) const = 0;
 };
 
 class Datapath : public DataPlane {
@@ -125,6 +128,7 @@ class Datapath : public DataPlane {
   Status add_new_blocks(const std::vector<std::pair<Prefix, fg_block>>& entries) override;
   Status remove_block(const Prefix& p) override;
   std::optional<fg_block> find_block(const Prefix& p) const override;
+  std::optional<fg_src_state> find_source(const fg_addr& key) const override;
   std::vector<BlockEntry> blocks() const override;
 
   Status add_allow(const Prefix& p) override;

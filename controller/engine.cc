@@ -500,6 +500,52 @@ std::vector<RuleView> Engine::rules(std::optional<RuleKind> kind) const {
   return out;
 }
 
+Result<Explanation> Engine::explain(const std::string& text) const {
+  auto parsed = parse_prefix(text);
+  if (!parsed.ok()) return parsed.error();
+  if (!parsed->is_host())
+    return invalid_argument("give one address, not a prefix (" + parsed->str() +
+                            "): explain follows one source's packets");
+  Explanation e;
+  e.address = *parsed;
+  e.now_mono = monotonic_ns();
+  std::lock_guard lock(mu_);
+  e.cfg = dp_.config();
+  for (auto it = rules_.begin(); it != rules_.end() && it->first[0] == 'a'; ++it)
+    if (contains(it->second.prefix, e.address)) e.allows.push_back({it->second, 0});
+  std::sort(e.allows.begin(), e.allows.end(), [](const RuleView& a, const RuleView& b) {
+    return a.rule.prefix.len > b.rule.prefix.len;
+  });
+  // Every length, longest first, as the program probes the lengths in use.
+  for (int len = static_cast<int>(e.address.len); len >= 0; len--) {
+    const Prefix p = e.address.truncated(static_cast<unsigned>(len));
+    const auto value = dp_.find_block(p);
+    if (!value) continue;
+    RuleRecord r{RuleKind::kBlock, p, value->origin, "", "floodgate (reputation)", 0, 0};
+    if (value->expires_ns > e.now_mono)
+      r.expires_at =
+          unix_now() + static_cast<int64_t>((value->expires_ns - e.now_mono) / kNsPerSec);
+    if (auto it = rules_.find(rule_key(RuleKind::kBlock, p)); it != rules_.end()) r = it->second;
+    const bool expired = value->expires_ns && value->expires_ns <= e.now_mono;
+    e.blocks.push_back({{r, value->hits}, expired});
+  }
+  e.verdict = "not listed";
+  if (!e.allows.empty()) {
+    e.verdict = "allowed";
+    e.deciding = e.allows.front().rule.prefix.str();
+  } else {
+    for (const Explanation::Block& b : e.blocks)
+      if (!b.expired) {
+        e.verdict = "blocked";
+        e.deciding = b.view.rule.prefix.str();
+        break;
+      }
+  }
+  e.source_key = e.address.truncated(e.address.v4 ? e.cfg.src_prefix_v4 : e.cfg.src_prefix_v6);
+  e.source = dp_.find_source(e.source_key.addr);
+  return e;
+}
+
 size_t Engine::count(RuleKind kind) const {
   std::lock_guard lock(mu_);
   // Allow rules sort first and are few; walking only them keeps Status O(allows), not

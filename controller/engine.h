@@ -55,6 +55,23 @@ struct RuleView {
   uint64_t hits = 0;
 };
 
+// Why one source's packets pass or drop (Engine::explain).
+struct Explanation {
+  Prefix address;  // the host prefix asked about
+  fg_config cfg;
+  uint64_t now_mono = 0;
+  std::vector<RuleView> allows;  // covering it, longest first
+  struct Block {
+    RuleView view;  // an unrecorded auto-block gets a record made up from its entry
+    bool expired = false;
+  };
+  std::vector<Block> blocks;  // covering it, longest first
+  std::string verdict;        // "allowed", "blocked" or "not listed"
+  std::string deciding;       // the prefix that decides it
+  Prefix source_key;          // what rate limits and reputation track it as
+  std::optional<fg_src_state> source;
+};
+
 class Engine {
  public:
   // 'a' or 'b', the 16 address bytes, the length: sorts like `floodgatectl list`.
@@ -89,6 +106,7 @@ class Engine {
   PolicyView policy() const;
 
   std::vector<RuleView> rules(std::optional<RuleKind> kind) const;
+  Result<Explanation> explain(const std::string& address) const;
   size_t count(RuleKind kind) const;
 
   // While an incident is open: also sample 1 in `every` passed packets (0 = off).

@@ -49,22 +49,6 @@ bool needs_sources(const std::string& action) {
   return action == "block_top" || action == "flowspec" || action == "rtbh";
 }
 
-const char* vector_limit_name(fg_vector v) {
-  switch (v) {
-    case FG_VEC_SYN:
-      return "syn";
-    case FG_VEC_UDP_PKTS:
-      return "udp_packets";
-    case FG_VEC_UDP_BYTES:
-      return "udp_bytes";
-    case FG_VEC_ICMP:
-      return "icmp";
-    case FG_VEC_MAX:
-      break;
-  }
-  return "?";
-}
-
 }  // namespace
 
 const std::vector<ChecklistItem>& checklist() {
@@ -476,7 +460,7 @@ std::string Incidents::run_step(const PlaybookStep& s, bool dry, json& data, int
       what +=
           (i ? ", " : "") +
           std::string(after[i].scope == Scope::kPerSource ? "per-source " : "per-destination ") +
-          vector_limit_name(after[i].vector) + " " + std::to_string(before[i].limit.rate) + " -> " +
+          fg_vector_name(after[i].vector) + " " + std::to_string(before[i].limit.rate) + " -> " +
           std::to_string(after[i].limit.rate) + "/s";
     if (dry) return "would tighten " + what;
     if (!data["restore"].contains("thresholds")) {

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -33,6 +34,13 @@ std::string Prefix::str() const {
   else
     inet_ntop(AF_INET6, addr.w, buf, sizeof(buf));
   return std::string(buf) + "/" + std::to_string(len);
+}
+
+Prefix Prefix::truncated(unsigned to) const {
+  Prefix p = *this;
+  p.len = std::min(to, len);
+  p.addr = masked(addr, p.lpm_len());
+  return p;
 }
 
 bool Prefix::operator==(const Prefix& o) const {

@@ -19,6 +19,8 @@ struct Prefix {
   unsigned lpm_len() const { return v4 ? 96 + len : len; }  // in the mapped space
   bool is_host() const { return len == (v4 ? 32u : 128u); }
   fg_lpm_key lpm_key() const { return fg_lpm_key{lpm_len(), addr}; }
+  // The prefix of length `len` (family terms) that covers this one.
+  Prefix truncated(unsigned len) const;
   std::string str() const;
   bool operator==(const Prefix& o) const;
 };

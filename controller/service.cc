@@ -357,6 +357,46 @@ grpc::ServerUnaryReactor* Service::ListRules(grpc::CallbackServerContext* ctx,
   return finish(ctx, grpc::Status::OK);
 }
 
+grpc::ServerUnaryReactor* Service::Explain(grpc::CallbackServerContext* ctx,
+                                           const v1::ExplainRequest* req,
+                                           v1::ExplainResponse* resp) {
+  auto r = engine_.explain(req->address());
+  if (!r.ok()) return finish(ctx, to_grpc(r.error()));
+  const Explanation& e = *r;
+  resp->set_address(e.address.str());
+  resp->set_mode(mode_to_proto(static_cast<fg_mode>(e.cfg.mode)));
+  for (const RuleView& a : e.allows) to_proto(a.rule, a.hits, resp->add_allows());
+  for (const Explanation::Block& b : e.blocks) {
+    v1::ExplainedBlock* out = resp->add_blocks();
+    to_proto(b.view.rule, b.view.hits, out->mutable_rule());
+    out->set_expired(b.expired);
+  }
+  resp->set_lists_verdict(e.verdict);
+  resp->set_deciding_prefix(e.deciding);
+  v1::SourceState* src = resp->mutable_source();
+  src->set_tracked_as(e.source_key.str());
+  const uint32_t one = std::max<uint32_t>(e.cfg.rep_per_violation, 1);
+  src->set_reputation_threshold(e.cfg.rep_threshold / one);
+  if (const auto& st = e.source) {
+    const uint64_t now = e.now_mono;
+    src->set_tracked(true);
+    src->set_reputation(
+        static_cast<double>(fg_decay(st->score, now > st->score_ns ? now - st->score_ns : 0,
+                                     e.cfg.rep_half_life_ns)) /
+        one);
+    src->set_violations(st->violations);
+    src->set_completes_handshakes(st->flags & FG_SRC_VERIFIED);
+    // Over the limit now: one more unit would reach past the burst (see fg_gcra()).
+    for (int v = 0; v < FG_VEC_MAX; v++) {
+      const fg_bucket_cfg& b = e.cfg.src[v];
+      if (b.interval_fp && st->tat[v] > now &&
+          st->tat[v] - now + (b.interval_fp >> FG_FP_SHIFT) > b.burst_ns)
+        src->add_limited_now(fg_vector_name(static_cast<fg_vector>(v)));
+    }
+  }
+  return finish(ctx, grpc::Status::OK);
+}
+
 grpc::ServerUnaryReactor* Service::Block(grpc::CallbackServerContext* ctx,
                                          const v1::BlockRequest* req, v1::BlockResponse* resp) {
   BlockParams p;

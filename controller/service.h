@@ -58,6 +58,8 @@ class Service final : public v1::FloodgateService::CallbackService {
                                      v1::GetStatsResponse*) override;
   grpc::ServerUnaryReactor* ListRules(grpc::CallbackServerContext*, const v1::ListRulesRequest*,
                                       v1::ListRulesResponse*) override;
+  grpc::ServerUnaryReactor* Explain(grpc::CallbackServerContext* ctx, const v1::ExplainRequest* req,
+                                    v1::ExplainResponse* resp) override;
   grpc::ServerUnaryReactor* Block(grpc::CallbackServerContext*, const v1::BlockRequest*,
                                   v1::BlockResponse*) override;
   grpc::ServerUnaryReactor* Unblock(grpc::CallbackServerContext*, const v1::UnblockRequest*,

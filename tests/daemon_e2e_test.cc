@@ -135,6 +135,45 @@ TEST_F(DaemonTest, AllowListWinsOverBlocks) {
   EXPECT_EQ(ctl_ok("allow 2001:db8::/64").find("198."), std::string::npos);
 }
 
+// "Why is this source dropped?": explain names the deciding rule, what else covers the
+// source, and its rate-limit and reputation state as the program keeps it.
+TEST_F(DaemonTest, ExplainSaysWhichRuleDecidesAndWhatTheLimitsSee) {
+  ctl_ok("protect on");
+  ctl_ok(std::string("block ") + NetnsLab::kAddrA + " --reason 'incident 7'");
+  ctl_ok("block 198.18.0.0/16 --ttl 10m");
+  std::string out = ctl_ok(std::string("explain ") + NetnsLab::kAddrA);
+  EXPECT_NE(out.find("verdict:      DROPPED by the block list (198.18.100.1/32)"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("\"incident 7\""), std::string::npos) << out;
+  EXPECT_NE(out.find("198.18.0.0/16 (by "), std::string::npos) << out;
+  EXPECT_NE(out.find("floodgatectl unblock 198.18.100.1/32 198.18.0.0/16"), std::string::npos)
+      << out;
+  ctl_ok("unblock 198.18.100.1 198.18.0.0/16");
+  // A source over its UDP limit: one packet a second, burst one.
+  ctl_ok("threshold udp-packets --rate 1 --burst 1");
+  std::string before;
+  ASSERT_EQ(daemon_->ctl(std::string("explain ") + NetnsLab::kAddrA2, &before), 0);
+  EXPECT_NE(before.find("verdict:      not on any list"), std::string::npos) << before;
+  const auto got = exchange();
+  EXPECT_LT(count_of(got, NetnsLab::kAddrA2), kCount);
+  out = ctl_ok(std::string("explain ") + NetnsLab::kAddrA2);
+  EXPECT_NE(out.find("counted as 198.18.100.3/32; OVER the udp_packets limit now"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find(std::to_string(kCount - count_of(got, NetnsLab::kAddrA2)) + " so far"),
+            std::string::npos)
+      << "every dropped datagram was one violation:\n"
+      << out;
+  // An allow entry decides before anything else.
+  ctl_ok("allow 198.18.100.0/24");
+  out = ctl_ok(std::string("explain ") + NetnsLab::kAddrA2);
+  EXPECT_NE(out.find("PASSES: allow-listed by 198.18.100.0/24"), std::string::npos) << out;
+  std::string bad;
+  EXPECT_EQ(daemon_->ctl("explain 198.18.0.0/16", &bad), 1);
+  EXPECT_NE(bad.find("give one address"), std::string::npos) << bad;
+}
+
 TEST_F(DaemonTest, BlocksExpireAfterTheirTtl) {
   ctl_ok("protect on");
   ctl_ok(std::string("block ") + NetnsLab::kAddrA + " --ttl 2s");

@@ -245,6 +245,62 @@ std::string human(double v) {
   return buf;
 }
 
+std::string rule_line(const v1::Rule& r) {
+  std::string s = r.prefix() + " (";
+  s += r.origin() == v1::RULE_ORIGIN_REPUTATION ? "auto-block by reputation"
+                                                : "by " + r.created_by();
+  s += r.has_expires_at() ? ", expires in " + left(r.expires_at()) : ", no expiry";
+  if (r.kind() == v1::RULE_KIND_BLOCK) s += ", " + human(static_cast<double>(r.hits())) + " hits";
+  if (!r.reason().empty()) s += ", \"" + r.reason() + "\"";
+  return s + ")";
+}
+
+// floodgatectl explain: the lists' verdict and its rule first, then what else covers the
+// address, then its rate limits and reputation, then how to change the outcome.
+void print_explanation(const v1::ExplainResponse& r) {
+  const bool enforce = r.mode() == v1::MODE_ENFORCE;
+  const std::string& verdict = r.lists_verdict();
+  std::printf("%s\n", r.address().c_str());
+  if (verdict == "allowed")
+    std::printf("  verdict:      PASSES: allow-listed by %s (no other stage sees it)\n",
+                r.deciding_prefix().c_str());
+  else if (verdict == "blocked")
+    std::printf("  verdict:      %s by the block list (%s)\n",
+                enforce ? "DROPPED" : "would be dropped (monitor mode counts only)",
+                r.deciding_prefix().c_str());
+  else
+    std::printf("  verdict:      not on any list: the policy and the rate limits below decide\n");
+  for (int i = 0; i < r.allows_size(); i++)
+    std::printf("  %-13s %s\n", i ? "" : "allow list:", rule_line(r.allows(i)).c_str());
+  if (r.allows().empty()) std::printf("  allow list:   no entry\n");
+  for (int i = 0; i < r.blocks_size(); i++)
+    std::printf("  %-13s %s%s\n", i ? "" : "block list:", rule_line(r.blocks(i).rule()).c_str(),
+                r.blocks(i).expired() ? " EXPIRED, ignored" : "");
+  if (r.blocks().empty()) std::printf("  block list:   no entry\n");
+  const v1::SourceState& s = r.source();
+  if (!s.tracked()) {
+    std::printf("  rate limits:  no state kept for %s (not seen lately)\n", s.tracked_as().c_str());
+  } else {
+    std::string limited;
+    for (const auto& v : s.limited_now()) limited += (limited.empty() ? "" : ", ") + v;
+    std::printf("  rate limits:  counted as %s; %s\n", s.tracked_as().c_str(),
+                limited.empty() ? "within every per-source limit now"
+                                : ("OVER the " + limited + " limit now").c_str());
+    if (s.reputation_threshold())
+      std::printf("  reputation:   %.1f of %u violations (decaying), %u so far%s\n", s.reputation(),
+                  s.reputation_threshold(), s.violations(),
+                  s.completes_handshakes() ? "; completes TCP handshakes" : "");
+    else
+      std::printf("  reputation:   off; %u violations so far\n", s.violations());
+  }
+  if (verdict == "blocked") {
+    std::printf("  to let it through: floodgatectl unblock");
+    for (const auto& b : r.blocks())
+      if (!b.expired()) std::printf(" %s", b.rule().prefix().c_str());
+    std::printf("   (or: floodgatectl allow %s)\n", r.address().c_str());
+  }
+}
+
 void print_stats(const v1::GetStatsResponse& r) {
   std::printf("%-16s %12s %12s %10s\n", "REASON", "PASSED", "DROPPED", "PKT/S");
   for (const auto& s : r.reasons()) {
@@ -474,6 +530,10 @@ int main(int argc, char** argv) {
       ->required();
   playbook->add_flag("--dry-run", pb_dry, "required: this command never changes anything");
   bool yes = false;
+  std::string ex_addr;
+  auto* explain = app.add_subcommand(
+      "explain", "why one source's packets pass or drop: its list entries, limits, reputation");
+  explain->add_option("address", ex_addr, "one IPv4 or IPv6 address, e.g. 203.0.113.7")->required();
   auto* unload = app.add_subcommand("unload", "detach the filter everywhere and remove its maps");
   unload->add_flag("--yes", yes, "confirm: traffic will no longer be filtered");
 
@@ -1069,6 +1129,15 @@ int main(int argc, char** argv) {
         return 0;
       }
       std::fputs(r.text().c_str(), stdout);
+      return 0;
+    }
+    if (explain->parsed()) {
+      v1::ExplainRequest req;
+      req.set_address(ex_addr);
+      v1::ExplainResponse r;
+      if ((rc = client.call(&S::Explain, req, &r))) return rc;
+      if (o.json) return print_json(r), 0;
+      print_explanation(r);
       return 0;
     }
     if (unload->parsed()) {
