@@ -127,6 +127,8 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
   if (!stored.ok()) return stored.error();
   rules_.clear();
   expiries_.clear();
+  last_bucket_ = expiries_.end();
+  timed_rules_ = index_entries_ = 0;
   std::vector<Prefix> expired_blocks, expired_allows;
   for (RuleRecord& r : *stored) {
     if (r.expires_at > 0 && r.expires_at <= now_unix) {
@@ -580,33 +582,63 @@ std::vector<std::string> Engine::record_auto_blocks(int64_t now_unix) {
 
 void Engine::put_rule(RuleRecord r) {
   const RuleKey key = rule_key(r.kind, r.prefix);
-  drop_rule(key);
-  if (r.expires_at > 0) expiries_.emplace(r.expires_at, key);
-  rules_.emplace(key, std::move(r));
+  const int64_t expires = r.expires_at;
+  auto [it, fresh] = rules_.try_emplace(key, std::move(r));
+  if (!fresh) {
+    if (it->second.expires_at > 0) timed_rules_--;  // its index entry is stale now
+    it->second = std::move(r);
+  }
+  if (expires <= 0) return;
+  timed_rules_++;
+  // A batch shares one expiry: its keys go to the same bucket, found once.
+  if (last_bucket_ == expiries_.end() || last_bucket_->first != expires)
+    last_bucket_ = expiries_.try_emplace(expires).first;
+  last_bucket_->second.push_back(key);
+  if (++index_entries_ > 2 * timed_rules_ + 4096) rebuild_expiries();
 }
 
 void Engine::drop_rule(const RuleKey& key) {
   auto it = rules_.find(key);
   if (it == rules_.end()) return;
-  if (it->second.expires_at > 0) expiries_.erase({it->second.expires_at, key});
+  if (it->second.expires_at > 0) timed_rules_--;
   rules_.erase(it);
+}
+
+void Engine::rebuild_expiries() {
+  expiries_.clear();
+  last_bucket_ = expiries_.end();
+  for (const auto& [key, r] : rules_)
+    if (r.expires_at > 0) expiries_[r.expires_at].push_back(key);
+  index_entries_ = timed_rules_;
 }
 
 std::vector<std::string> Engine::tick(int64_t now_unix) {
   std::lock_guard lock(mu_);
   std::vector<std::string> log;
-  // The index holds only rules with an expiry, soonest first: no walk over every rule.
+  // The index holds only rules with an expiry, by second: no walk over every rule. An
+  // entry whose rule is gone or has another expiry now is stale and skipped.
+  std::vector<RuleKey> due;
+  for (auto it = expiries_.begin(); it != expiries_.end() && it->first <= now_unix; ++it)
+    for (const RuleKey& key : it->second)
+      if (auto r = rules_.find(key); r != rules_.end() && r->second.expires_at == it->first)
+        due.push_back(key);
+  std::sort(due.begin(), due.end(), RuleKeyLess{});  // a key may stand twice in a bucket
+  due.erase(std::unique(due.begin(), due.end()), due.end());
   std::map<RuleKind, std::vector<Prefix>> expired;
-  for (auto it = expiries_.begin(); it != expiries_.end() && it->first <= now_unix; ++it) {
-    const RuleRecord& r = rules_.at(it->second);
+  for (const RuleKey& key : due) {
+    const RuleRecord& r = rules_.at(key);
     expired[r.kind].push_back(r.prefix);
   }
+  bool all_gone = true;
   // A batch that expires together is one store transaction and one audit line, and one
   // log line and event once it is more than a few: a per-prefix commit held the engine
   // (and every command) for seconds per 10k prefixes.
   constexpr size_t kOneByOne = 10;
   for (auto& [kind, prefixes] : expired) {
-    if (!store_.delete_rules(kind, prefixes).ok()) continue;  // retried next tick
+    if (!store_.delete_rules(kind, prefixes).ok()) {
+      all_gone = false;  // retried next tick
+      continue;
+    }
     const std::string what = kind == RuleKind::kBlock ? "block" : "allow";
     for (const Prefix& p : prefixes) {
       (void)(kind == RuleKind::kBlock ? dp_.remove_block(p) : dp_.remove_allow(p));
@@ -623,6 +655,12 @@ std::vector<std::string> Engine::tick(int64_t now_unix) {
     (void)store_.audit(
         {now_unix, "floodgate (expiry)", "expire", what + " " + join_some(prefixes), "ok"});
   }
+  if (all_gone)
+    for (auto it = expiries_.begin(); it != expiries_.end() && it->first <= now_unix;) {
+      index_entries_ -= it->second.size();
+      if (it == last_bucket_) last_bucket_ = expiries_.end();
+      it = expiries_.erase(it);
+    }
   // Auto-blocks are found by reading the whole block map: every 5 s is soon enough.
   if (++ticks_ % 5 == 0) {
     auto autos = record_auto_blocks(now_unix);

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -76,6 +77,20 @@ class Engine {
  public:
   // 'a' or 'b', the 16 address bytes, the length: sorts like `floodgatectl list`.
   using RuleKey = std::array<uint8_t, 18>;
+  // Byte order, compared as two big-endian words and a short: a batch of 100k puts
+  // ~2M comparisons through the maps below, and memcmp calls were a sixth of its time.
+  struct RuleKeyLess {
+    static uint64_t word(const uint8_t* p) {
+      uint64_t w;
+      std::memcpy(&w, p, sizeof(w));
+      return __builtin_bswap64(w);
+    }
+    bool operator()(const RuleKey& a, const RuleKey& b) const {
+      if (const uint64_t x = word(a.data()), y = word(b.data()); x != y) return x < y;
+      if (const uint64_t x = word(a.data() + 8), y = word(b.data() + 8); x != y) return x < y;
+      return (a[16] << 8 | a[17]) < (b[16] << 8 | b[17]);
+    }
+  };
 
   // `events` may be null (no one watches).
   Engine(DataPlane& dp, Store& store, const DaemonConfig& cfg, EventBus* events = nullptr);
@@ -130,6 +145,7 @@ class Engine {
   // rules_ and expiries_ change together, through these two only.
   void put_rule(RuleRecord r);
   void drop_rule(const RuleKey& key);
+  void rebuild_expiries();
   Status apply_policy(fg_proto proto, const ProtocolPolicy& p, fg_config& cfg);
   // Aggregate limits run when some aggregate bucket is set and prefixes are protected.
   void set_agg_on(fg_config& cfg) const;
@@ -140,10 +156,15 @@ class Engine {
   EventBus* events_;
   mutable std::mutex mu_;  // one writer at a time over store + maps
   // Mirror of the store's rules, by rule_key(): kind, then address, then length.
-  std::map<RuleKey, RuleRecord> rules_;
-  // (expires_at, key) of every rule that expires: tick() finds what is due without a walk
-  // over a million rules every second.
-  std::set<std::pair<int64_t, RuleKey>> expiries_;
+  std::map<RuleKey, RuleRecord, RuleKeyLess> rules_;
+  // Keys of the rules that expire, by expiry second: tick() finds what is due without a
+  // walk over a million rules every second, and a 100k batch costs 100k push_backs, not
+  // 100k tree inserts. Entries of rules since dropped or re-timed stay until their second
+  // comes (tick skips them) or until they outnumber the live ones (rebuild_expiries).
+  std::map<int64_t, std::vector<RuleKey>> expiries_;
+  std::map<int64_t, std::vector<RuleKey>>::iterator last_bucket_ = expiries_.end();
+  size_t timed_rules_ = 0;    // rules_ entries with an expiry
+  size_t index_entries_ = 0;  // entries in expiries_, stale ones included
   Policy policy_{};
   unsigned ticks_ = 0;
 };

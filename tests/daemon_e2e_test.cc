@@ -244,6 +244,28 @@ TEST_F(DaemonTest, ABatchExpiresTogetherInOneAuditLine) {
   EXPECT_EQ(daemon_->log().find("expired 10.60."), std::string::npos) << "one line, not 5000";
 }
 
+// The expiry index keeps a rule's old second when it is renewed or lifted and blocked
+// again; neither may expire at the old time.
+TEST_F(DaemonTest, ARenewedBlockDoesNotExpireAtItsOldTime) {
+  // 5000 lifted rules leave 5000 stale entries: the next block rebuilds the index.
+  const std::string file = daemon_->dir() + "/5000.txt";
+  {
+    std::ofstream f(file);
+    for (int i = 0; i < 5000; i++) f << "10.70." << i / 256 << "." << i % 256 << "\n";
+  }
+  ctl_ok("block --file " + file + " --ttl 1h");
+  ctl_ok("unblock --file " + file);
+  ctl_ok("block 198.18.9.1 198.18.9.2 198.18.9.3 --ttl 2s");
+  ctl_ok("block 198.18.9.1 --ttl 1h");                           // renewed
+  ctl_ok("unblock 198.18.9.2");                                  // lifted ...
+  ctl_ok("block 198.18.9.2 --ttl 1h");                           // ... and blocked again
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));  // past the old second
+  const std::string out = ctl_ok("list --block");
+  EXPECT_NE(out.find("198.18.9.1/32"), std::string::npos) << out;
+  EXPECT_NE(out.find("198.18.9.2/32"), std::string::npos) << out;
+  EXPECT_EQ(out.find("198.18.9.3/32"), std::string::npos) << "this one was due:\n" << out;
+}
+
 TEST_F(DaemonTest, BadBatchAppliesNothing) {
   v1::BlockRequest req;
   for (int i = 1; i <= 1000; i++)
