@@ -267,6 +267,14 @@ std::optional<fg_src_state> Datapath::find_source(const fg_addr& key) const {
 }
 
 std::vector<BlockEntry> Datapath::blocks() const {
+  return read_blocks([](const fg_block&) { return true; });
+}
+
+std::vector<BlockEntry> Datapath::auto_blocks() const {
+  return read_blocks([](const fg_block& b) { return b.origin == FG_ORIGIN_REPUTATION; });
+}
+
+std::vector<BlockEntry> Datapath::read_blocks(bool (*keep)(const fg_block&)) const {
   // Batched reads: a million entries take a few hundred syscalls, not two million.
   constexpr uint32_t kChunk = 8192;
   std::vector<BlockEntry> out;
@@ -280,7 +288,8 @@ std::vector<BlockEntry> Datapath::blocks() const {
     const int rc = bpf_map_lookup_batch(fd, first ? nullptr : &token, &token, keys.data(),
                                         values.data(), &count, nullptr);
     const int err = rc == 0 ? 0 : errno;
-    for (uint32_t i = 0; i < count; i++) out.push_back({prefix_from_key(keys[i]), values[i]});
+    for (uint32_t i = 0; i < count; i++)
+      if (keep(values[i])) out.push_back({prefix_from_key(keys[i]), values[i]});
     if (rc != 0) {
       if (err != ENOENT) out.clear();  // a partial list would look like missing rules
       break;

@@ -86,6 +86,9 @@ class DataPlane {
   virtual Status remove_block(const Prefix& p) = 0;
   virtual std::optional<fg_block> find_block(const Prefix& p) const = 0;
   virtual std::vector<BlockEntry> blocks() const = 0;
+  // Only the entries the program made itself (origin FG_ORIGIN_REPUTATION): read from
+  // the whole map, without a vector of a million entries.
+  virtual std::vector<BlockEntry> auto_blocks() const = 0;
   virtual Status add_allow(const Prefix& p) = 0;
   virtual Status remove_allow(const Prefix& p) = 0;
   virtual std::vector<Prefix> allows() const = 0;
@@ -130,6 +133,7 @@ class Datapath : public DataPlane {
   std::optional<fg_block> find_block(const Prefix& p) const override;
   std::optional<fg_src_state> find_source(const fg_addr& key) const override;
   std::vector<BlockEntry> blocks() const override;
+  std::vector<BlockEntry> auto_blocks() const override;
 
   Status add_allow(const Prefix& p) override;
   Status remove_allow(const Prefix& p) override;
@@ -174,6 +178,8 @@ class Datapath : public DataPlane {
   // Writes the entry; `existed` from lookup_prefix decides whether a length is added.
   Status put_prefix(fg_list list, const Prefix& p, const void* value, bool existed);
   Status remove_prefix(fg_list list, const Prefix& p);
+  // The block map's entries that `keep` accepts, read in batches.
+  std::vector<BlockEntry> read_blocks(bool (*keep)(const fg_block&)) const;
   Status write_lens(fg_list list, bool v6);
   Status rebuild_lens();  // from the maps' contents, after adopting them
   std::vector<fg_slot_stats> slot_stats(uint32_t slot) const;  // per CPU

@@ -141,7 +141,11 @@ class Engine {
              const std::string& result);
   void publish(EventKind kind, const std::string& subject, const std::string& detail,
                const std::string& actor);
-  std::vector<std::string> record_auto_blocks(int64_t now_unix);
+  // Records `autos` (DataPlane::auto_blocks()) that the store does not have yet.
+  std::vector<std::string> record_auto_blocks(int64_t now_unix,
+                                              const std::vector<BlockEntry>& autos);
+  // tick()'s first half: removes what is due.
+  std::vector<std::string> expire(int64_t now_unix);
   // rules_ and expiries_ change together, through these two only.
   void put_rule(RuleRecord r);
   void drop_rule(const RuleKey& key);

@@ -586,6 +586,25 @@ class ReputationDaemonTest : public DaemonTest {
   }
 };
 
+// The running daemon finds the program's auto-blocks (a map scan every 5 s, read without
+// holding up commands), records them, and explain names them.
+TEST_F(ReputationDaemonTest, ARunningDaemonRecordsAutoBlocksAndExplainNamesThem) {
+  syns(lab_.ns_a, NetnsLab::kAddrA, NetnsLab::kAddrB, 7, 6);  // 1 passes, then 3 violations
+  bool recorded = false;
+  for (int i = 0; i < 80 && !recorded; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    v1::ListRulesResponse list;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(daemon_->api().ListRules(&ctx, {}, &list).ok());
+    recorded = list.rules_size() == 1 && list.rules(0).origin() == v1::RULE_ORIGIN_REPUTATION;
+  }
+  ASSERT_TRUE(recorded) << "no auto-block recorded within 8 s\n" << daemon_->log();
+  const std::string out = ctl_ok(std::string("explain ") + NetnsLab::kAddrA);
+  EXPECT_NE(out.find("DROPPED by the block list (198.18.100.1/32)"), std::string::npos) << out;
+  EXPECT_NE(out.find("auto-block by reputation"), std::string::npos) << out;
+  EXPECT_NE(out.find("3 so far"), std::string::npos) << out;
+}
+
 TEST_F(ReputationDaemonTest, AutoBlocksMadeWhileTheDaemonIsDownAreKept) {
   daemon_->kill_daemon(SIGKILL);
   syns(lab_.ns_a, NetnsLab::kAddrA, NetnsLab::kAddrB, 7, 6);  // 1 passes, then 3 violations
