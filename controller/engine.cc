@@ -141,26 +141,30 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
                             std::pair{RuleKind::kAllow, &expired_allows}}) {
     if (list->empty()) continue;
     if (auto s = store_.delete_rules(kind, *list); !s) return s.error();
-    for (const Prefix& p : *list) {
+    for (const Prefix& p : *list)
       (void)(kind == RuleKind::kBlock ? dp_.remove_block(p) : dp_.remove_allow(p));
-      log.push_back("expired while stopped: " + p.str());
-    }
+    log.push_back("expired while stopped: " + join_some(*list));
   }
-  // Store -> maps: re-add what is missing, keeping hit counters of what is there.
-  size_t readded = 0;
+  // Store -> maps: re-add what is missing in one batch; what is there stays as it is,
+  // hit counters included (the map is read once: a million lookups took seconds).
+  const std::vector<BlockEntry> in_map = dp_.blocks();
+  std::unordered_set<Prefix, PrefixHash> present;
+  present.reserve(in_map.size());
+  for (const BlockEntry& e : in_map) present.insert(e.prefix);
+  std::vector<std::pair<Prefix, fg_block>> missing;
+  const uint64_t mono = monotonic_ns();
   for (const auto& [key, r] : rules_) {
     if (r.kind == RuleKind::kAllow) {
       if (auto s = dp_.add_allow(r.prefix); !s) return s.error();
       continue;
     }
-    auto old = dp_.add_block(r.prefix, block_value(r, now_unix));  // keeps hits
-    if (!old.ok()) return old.error();
-    if (!old->has_value()) readded++;
+    if (!present.count(r.prefix)) missing.emplace_back(r.prefix, block_value(r, now_unix, mono));
   }
-  if (readded)
-    log.push_back("re-added " + std::to_string(readded) + " blocks missing from the maps");
+  if (auto s = dp_.add_new_blocks(missing); !s) return s.error();
+  if (!missing.empty())
+    log.push_back("re-added " + std::to_string(missing.size()) + " blocks missing from the maps");
   // Maps -> store: auto-blocks are kept; operator entries nobody acknowledged go.
-  for (const BlockEntry& e : dp_.blocks()) {
+  for (const BlockEntry& e : in_map) {
     if (rules_.count(rule_key(RuleKind::kBlock, e.prefix)) ||
         e.value.origin == FG_ORIGIN_REPUTATION)
       continue;

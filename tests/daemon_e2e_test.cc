@@ -459,6 +459,26 @@ TEST_F(DaemonTest, KillNineNeverLetsABlockedSourceThroughAndRestartRestoresRules
   EXPECT_NE(out.find("enforce"), std::string::npos) << "the mode survives a restart:\n" << out;
 }
 
+// After a reboot the kernel has forgotten the maps: the store puts every rule back.
+TEST_F(DaemonTest, AfterARebootTheStorePutsEveryRuleBack) {
+  ctl_ok("protect on");
+  ctl_ok(std::string("block ") + NetnsLab::kAddrA + " --ttl 1h");
+  ctl_ok("block 198.18.60.0/24");
+  ctl_ok("allow 198.18.100.3");
+  daemon_->kill_daemon(SIGTERM);
+  ASSERT_EQ(daemon_->unload(), 0);
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA), kCount) << "nothing filters now";
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  EXPECT_NE(daemon_->log().find("re-added 2 blocks missing from the maps"), std::string::npos)
+      << daemon_->log();
+  const auto got = exchange();
+  EXPECT_EQ(count_of(got, NetnsLab::kAddrA), 0) << "the block is back";
+  EXPECT_EQ(count_of(got, NetnsLab::kAddrA2), kCount);
+  const std::string out = ctl_ok(std::string("explain ") + NetnsLab::kAddrA2);
+  EXPECT_NE(out.find("allow-listed by 198.18.100.3/32"), std::string::npos) << out;
+  EXPECT_NE(ctl_ok("status").find("mode:       enforce"), std::string::npos);
+}
+
 TEST_F(DaemonTest, MetricsShowDropsRulesModeAndAttachment) {
   ctl_ok("protect on");
   ctl_ok(std::string("block ") + NetnsLab::kAddrA);

@@ -71,8 +71,7 @@ class DaemonLab {
   }
   ~DaemonLab() {
     kill_daemon(SIGKILL);
-    sh("nsenter --net=/run/netns/" + lab_.ns_b + " " + FLOODGATED_PATH + " -c " + config_ +
-       " --unload >/dev/null 2>&1");
+    unload();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
     std::filesystem::remove_all(pin_dir_, ec);
@@ -127,6 +126,12 @@ class DaemonLab {
     std::fprintf(stderr, "floodgated did not answer GetStatus in 15 s; last: %d %s\n",
                  static_cast<int>(last.error_code()), last.error_message().c_str());
     return false;
+  }
+
+  // `floodgated --unload`: detaches the program and removes the pins, as a reboot would.
+  int unload() const {
+    return sh("nsenter --net=/run/netns/" + lab_.ns_b + " " + FLOODGATED_PATH + " -c " + config_ +
+              " --unload >/dev/null 2>&1");
   }
 
   void kill_daemon(int sig) {
