@@ -334,7 +334,8 @@ Result<std::vector<Prefix>> Engine::remove_rules(RuleKind kind,
 }
 
 Result<std::vector<RuleRecord>> Engine::allow(const std::vector<std::string>& texts,
-                                              const std::string& reason, const Caller& c) {
+                                              const std::string& reason, const Caller& c,
+                                              int64_t ttl_s) {
   auto parsed = parse_all(texts);
   const std::string detail = request_detail(texts);
   auto refuse = [&](Error e) -> Result<std::vector<RuleRecord>> {
@@ -346,11 +347,17 @@ Result<std::vector<RuleRecord>> Engine::allow(const std::vector<std::string>& te
     if (p.len == 0)
       return refuse(invalid_argument("refusing to allow-list " + p.str() +
                                      ": it would switch filtering off"));
+  if (ttl_s < 0) return refuse(invalid_argument("--ttl must be positive (e.g. 10m, 2h)"));
+  if (ttl_s > cfg_.max_ttl_s)
+    return refuse(invalid_argument("--ttl " + duration_text(ttl_s) + " exceeds the maximum " +
+                                   duration_text(cfg_.max_ttl_s) +
+                                   " (rules.max_ttl_seconds); give a shorter --ttl"));
   std::lock_guard lock(mu_);
   const int64_t now = unix_now();
   std::vector<RuleRecord> records;
   for (const Prefix& p : *parsed)
-    records.push_back({RuleKind::kAllow, p, FG_ORIGIN_OPERATOR, reason, c.who, now, 0});
+    records.push_back(
+        {RuleKind::kAllow, p, FG_ORIGIN_OPERATOR, reason, c.who, now, ttl_s > 0 ? now + ttl_s : 0});
   if (auto s = store_.put_rules(records); !s) return s.error();
   std::vector<Prefix> added;
   for (const RuleRecord& r : records) {

@@ -103,8 +103,10 @@ class Engine {
 
   Result<std::vector<RuleRecord>> block(const BlockParams& p, const Caller& c);
   Result<std::vector<Prefix>> unblock(const std::vector<std::string>& prefixes, const Caller& c);
+  // ttl_s 0: until disallowed.
   Result<std::vector<RuleRecord>> allow(const std::vector<std::string>& prefixes,
-                                        const std::string& reason, const Caller& c);
+                                        const std::string& reason, const Caller& c,
+                                        int64_t ttl_s = 0);
   Result<std::vector<Prefix>> disallow(const std::vector<std::string>& prefixes, const Caller& c);
   // Recorded blocks inside `outer` (which an allow entry for it overrides): the first
   // `limit` of them, and how many there are in all.

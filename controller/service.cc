@@ -427,7 +427,10 @@ grpc::ServerUnaryReactor* Service::Unblock(grpc::CallbackServerContext* ctx,
 
 grpc::ServerUnaryReactor* Service::Allow(grpc::CallbackServerContext* ctx,
                                          const v1::AllowRequest* req, v1::AllowResponse* resp) {
-  auto r = engine_.allow(strings(req->prefixes()), req->reason(), caller_of(ctx, info_.peers));
+  if (req->ttl().seconds() < 0 || req->ttl().nanos() < 0)
+    return finish(ctx, {grpc::StatusCode::INVALID_ARGUMENT, "ttl must not be negative"});
+  auto r = engine_.allow(strings(req->prefixes()), req->reason(), caller_of(ctx, info_.peers),
+                         req->ttl().seconds() + (req->ttl().nanos() > 0 ? 1 : 0));
   if (!r.ok()) return finish(ctx, to_grpc(r.error()));
   for (const RuleRecord& rec : *r) {
     to_proto(rec, 0, resp->add_rules());

@@ -174,6 +174,26 @@ TEST_F(DaemonTest, ExplainSaysWhichRuleDecidesAndWhatTheLimitsSee) {
   EXPECT_NE(bad.find("give one address"), std::string::npos) << bad;
 }
 
+// A partner allowed for the incident only: when the allow entry expires, the block
+// behind it drops again.
+TEST_F(DaemonTest, ATemporaryAllowExpiresAndTheBlockBehindItDropsAgain) {
+  ctl_ok("protect on");
+  ctl_ok("block 198.18.100.0/24 --force");
+  const std::string out = ctl_ok(std::string("allow ") + NetnsLab::kAddrA2 + " --ttl 2s");
+  EXPECT_NE(out.find("allowed 198.18.100.3/32 (expires in "), std::string::npos) << out;
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA2), kCount);
+  std::string bad;
+  EXPECT_EQ(daemon_->ctl("allow 198.18.7.7 --ttl 30d", &bad), 1);
+  EXPECT_NE(bad.find("exceeds the maximum 7d"), std::string::npos) << bad;
+  bool gone = false;
+  for (int i = 0; i < 60 && !gone; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    gone = ctl_ok("list --allow").find("198.18.100.3/32") == std::string::npos;
+  }
+  EXPECT_TRUE(gone) << "the allow entry did not expire";
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA2), 0);
+}
+
 TEST_F(DaemonTest, BlocksExpireAfterTheirTtl) {
   ctl_ok("protect on");
   ctl_ok(std::string("block ") + NetnsLab::kAddrA + " --ttl 2s");

@@ -410,6 +410,7 @@ int main(int argc, char** argv) {
   auto* allow = app.add_subcommand("allow", "never filter these sources (wins over blocks)");
   allow->add_option("prefix", prefixes, "addresses or prefixes")->required();
   allow->add_option("--reason", reason, "why");
+  allow->add_option("--ttl", ttl_text, "lifetime, e.g. 24h (default: until `disallow`)");
   auto* disallow = app.add_subcommand("disallow", "remove allow-list entries");
   disallow->add_option("prefix", prefixes, "prefixes")->required();
   std::string mode_arg;
@@ -761,10 +762,14 @@ int main(int argc, char** argv) {
       v1::AllowRequest req;
       for (const auto& p : prefixes) req.add_prefixes(p);
       req.set_reason(reason);
+      if (!set_ttl(ttl_text, req.mutable_ttl())) return kExitUsage;
       v1::AllowResponse r;
       if ((rc = client.call(&S::Allow, req, &r))) return rc;
       if (o.json) return print_json(r), 0;
-      for (const auto& rule : r.rules()) std::printf("allowed %s\n", rule.prefix().c_str());
+      for (const auto& rule : r.rules())
+        std::printf("allowed %s (%s)\n", rule.prefix().c_str(),
+                    rule.has_expires_at() ? ("expires in " + left(rule.expires_at())).c_str()
+                                          : "until disallowed");
       if (r.overridden_count() > 0) {
         std::string some;
         for (const auto& b : r.overridden_blocks()) some += (some.empty() ? "" : ", ") + b;
