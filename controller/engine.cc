@@ -296,14 +296,15 @@ Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Call
   return records;
 }
 
-Result<std::vector<Prefix>> Engine::unblock(const std::vector<std::string>& texts,
-                                            const Caller& c) {
-  return remove_rules(RuleKind::kBlock, texts, c);
+Result<std::vector<Prefix>> Engine::unblock(const std::vector<std::string>& texts, const Caller& c,
+                                            bool ignore_missing, std::vector<Prefix>* missing) {
+  return remove_rules(RuleKind::kBlock, texts, c, ignore_missing, missing);
 }
 
 Result<std::vector<Prefix>> Engine::remove_rules(RuleKind kind,
                                                  const std::vector<std::string>& texts,
-                                                 const Caller& c) {
+                                                 const Caller& c, bool ignore_missing,
+                                                 std::vector<Prefix>* missing_out) {
   const bool block = kind == RuleKind::kBlock;
   const char* action = block ? "unblock" : "disallow";
   auto parsed = parse_all(texts);
@@ -312,6 +313,16 @@ Result<std::vector<Prefix>> Engine::remove_rules(RuleKind kind,
   std::vector<Prefix> missing;
   for (const Prefix& p : *parsed)  // an unrecorded auto-block can be lifted too
     if (!rules_.count(rule_key(kind, p)) && !(block && dp_.find_block(p))) missing.push_back(p);
+  if (ignore_missing && !missing.empty()) {
+    const std::unordered_set<Prefix, PrefixHash> gone(missing.begin(), missing.end());
+    std::erase_if(*parsed, [&](const Prefix& p) { return gone.count(p) > 0; });
+    if (missing_out) *missing_out = missing;
+    if (parsed->empty()) {
+      audit(c, action, "nothing (ignore missing)", "not found: " + join_some(missing));
+      return *parsed;
+    }
+    missing.clear();
+  }
   if (!missing.empty()) {
     // Lists of thousands are cut: a gRPC status message must fit in a header.
     audit(c, action, join_some(*parsed), "not found: " + join_some(missing));
@@ -321,7 +332,8 @@ Result<std::vector<Prefix>> Engine::remove_rules(RuleKind kind,
                                                 std::to_string(parsed->size()) +
                                                 " prefixes have no " + noun + ": ") +
                      join_some(missing) + "; nothing was removed (`floodgatectl list" +
-                     (block ? "" : " --allow") + "` shows what there is)");
+                     (block ? "` shows what there is; --ignore-missing lifts the others)"
+                            : " --allow` shows what there is)"));
   }
   if (auto s = store_.delete_rules(kind, *parsed); !s) return s.error();
   for (const Prefix& p : *parsed) {

@@ -102,7 +102,11 @@ class Engine {
   Result<std::vector<std::string>> start(int64_t now_unix);
 
   Result<std::vector<RuleRecord>> block(const BlockParams& p, const Caller& c);
-  Result<std::vector<Prefix>> unblock(const std::vector<std::string>& prefixes, const Caller& c);
+  // All listed blocks exist, or nothing is removed; with ignore_missing, those that exist
+  // are lifted and the others are put in *missing.
+  Result<std::vector<Prefix>> unblock(const std::vector<std::string>& prefixes, const Caller& c,
+                                      bool ignore_missing = false,
+                                      std::vector<Prefix>* missing = nullptr);
   // ttl_s 0: until disallowed.
   Result<std::vector<RuleRecord>> allow(const std::vector<std::string>& prefixes,
                                         const std::string& reason, const Caller& c,
@@ -135,7 +139,8 @@ class Engine {
  private:
   // unblock and disallow: all listed rules exist, or nothing is removed.
   Result<std::vector<Prefix>> remove_rules(RuleKind kind, const std::vector<std::string>& texts,
-                                           const Caller& c);
+                                           const Caller& c, bool ignore_missing = false,
+                                           std::vector<Prefix>* missing_out = nullptr);
   Result<std::vector<Prefix>> parse_all(const std::vector<std::string>& texts) const;
   // The map value for r; now_mono: monotonic_ns() read once for a whole batch (0: read it).
   fg_block block_value(const RuleRecord& r, int64_t now_unix, uint64_t now_mono = 0) const;

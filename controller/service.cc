@@ -419,9 +419,12 @@ grpc::ServerUnaryReactor* Service::Block(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* Service::Unblock(grpc::CallbackServerContext* ctx,
                                            const v1::UnblockRequest* req,
                                            v1::UnblockResponse* resp) {
-  auto r = engine_.unblock(strings(req->prefixes()), caller_of(ctx, info_.peers));
+  std::vector<Prefix> missing;
+  auto r = engine_.unblock(strings(req->prefixes()), caller_of(ctx, info_.peers),
+                           req->ignore_missing(), &missing);
   if (!r.ok()) return finish(ctx, to_grpc(r.error()));
   for (const Prefix& p : *r) resp->add_prefixes(p.str());
+  for (const Prefix& p : missing) resp->add_missing(p.str());
   return finish(ctx, grpc::Status::OK);
 }
 

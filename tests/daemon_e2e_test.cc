@@ -319,6 +319,18 @@ TEST_F(DaemonTest, BadBatchAppliesNothing) {
   EXPECT_NE(missing.error_message().find("... and 1990 more; nothing was removed"),
             std::string::npos)
       << missing.error_message();
+  // A feed sync lifts what is there and skips the rest.
+  ctl_ok("block 10.9.0.1 10.9.0.2");
+  std::string out;
+  ASSERT_EQ(daemon_->ctl("unblock 10.9.0.1 10.9.0.2 10.9.0.3", &out), 1) << out;
+  EXPECT_NE(out.find("--ignore-missing lifts the others"), std::string::npos) << out;
+  ASSERT_EQ(daemon_->ctl("unblock 10.9.0.1 10.9.0.2 10.9.0.3 --ignore-missing", &out), 0) << out;
+  EXPECT_NE(out.find("unblocked 2 prefix(es)\nskipped 1 that had no block (e.g. 10.9.0.3/32)"),
+            std::string::npos)
+      << out;
+  ASSERT_EQ(daemon_->ctl("unblock 10.9.0.1 --ignore-missing", &out), 0) << out;
+  EXPECT_NE(out.find("unblocked 0 prefix(es)"), std::string::npos) << out;
+  EXPECT_EQ(ctl_ok("list --block").find("10.9.0."), std::string::npos);
 }
 
 struct Refusal {

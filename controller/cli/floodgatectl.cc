@@ -407,6 +407,9 @@ int main(int argc, char** argv) {
   auto* unblock = app.add_subcommand("unblock", "remove blocks");
   unblock->add_option("prefix", prefixes, "prefixes as listed by `floodgatectl list`");
   unblock->add_option("-f,--file", file, "read prefixes from FILE");
+  bool ignore_missing = false;
+  unblock->add_flag("--ignore-missing", ignore_missing,
+                    "lift those that are blocked, skip the others (default: all or nothing)");
   auto* allow = app.add_subcommand("allow", "never filter these sources (wins over blocks)");
   allow->add_option("prefix", prefixes, "addresses or prefixes")->required();
   allow->add_option("--reason", reason, "why");
@@ -733,10 +736,14 @@ int main(int argc, char** argv) {
       if (unblock->parsed()) {
         v1::UnblockRequest req;
         for (const auto& p : prefixes) req.add_prefixes(p);
+        req.set_ignore_missing(ignore_missing);
         v1::UnblockResponse r;
         if ((rc = client.call(&S::Unblock, req, &r))) return rc;
         if (o.json) return print_json(r), 0;
         std::printf("unblocked %d prefix(es)\n", r.prefixes_size());
+        if (r.missing_size() > 0)
+          std::printf("skipped %d that had no block (e.g. %s)\n", r.missing_size(),
+                      r.missing(0).c_str());
         return 0;
       }
       v1::BlockRequest req;
