@@ -247,7 +247,7 @@ struct fg_sample {
  * will see: score * 2^-(elapsed/half_life), whole halvings by shifting, the remainder by
  * the chord 1 - x/2 (exact at both ends of each half-life, within 6 % between). */
 static inline __attribute__((always_inline)) __u32 fg_decay(__u32 score, __u64 elapsed,
-							   __u64 half_life)
+							    __u64 half_life)
 {
 	__u64 halvings, rem;
 
