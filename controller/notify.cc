@@ -109,6 +109,7 @@ Delivery Notifier::hook(const Notification& n) const {
     }
     const pid_t pid = fork();
     if (pid == 0) {
+      setpgid(0, 0);  // its own process group: a timeout kills whatever it started too
       dup2(in[0], STDIN_FILENO);
       sigset_t none;
       sigemptyset(&none);
@@ -117,16 +118,38 @@ Delivery Notifier::hook(const Notification& n) const {
       _exit(127);
     }
     close(in[0]);
+    if (pid > 0) setpgid(pid, pid);  // also here: the kill below must not race the child
     if (pid < 0) {
       close(in[1]);
       d.error = "fork failed";
       continue;
     }
     signal(SIGPIPE, SIG_IGN);
-    (void)!write(in[1], n.json.data(), n.json.size());
-    close(in[1]);
+    // Like a webhook, a hook gets kTimeoutMs: a hung paging script must not hold up the
+    // notifications after it, nor the daemon's shutdown. The body is written without
+    // blocking, so a hook that never reads its stdin cannot hang us either.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
+    fcntl(in[1], F_SETFL, O_NONBLOCK);
+    size_t sent = 0;
     int status = 0;
-    waitpid(pid, &status, 0);
+    bool exited = false;
+    while (!(exited = waitpid(pid, &status, WNOHANG) == pid) &&
+           std::chrono::steady_clock::now() < deadline) {
+      if (in[1] >= 0 && sent < n.json.size()) {
+        const ssize_t w = write(in[1], n.json.data() + sent, n.json.size() - sent);
+        if (w > 0) sent += static_cast<size_t>(w);
+        if (w < 0 && errno != EAGAIN) close(in[1]), in[1] = -1;  // it closed its stdin
+      }
+      if (in[1] >= 0 && sent == n.json.size()) close(in[1]), in[1] = -1;  // EOF for the hook
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (in[1] >= 0) close(in[1]);
+    if (!exited) {
+      kill(-pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      d.error = "timed out after " + std::to_string(kTimeoutMs / 1000) + " s (killed)";
+      continue;
+    }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
       d.ok = true;
       d.error.clear();

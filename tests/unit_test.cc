@@ -1,12 +1,16 @@
 // Pure logic: prefix parsing and printing, rate-limit conversion, defaults, names.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 #include <string>
 
 #include "bucket.h"
 #include "config.h"
 #include "defaults.h"
+#include "notify.h"
 #include "packet_builder.h"
 #include "prefix.h"
 #include "prefix_lens.h"
@@ -391,6 +395,31 @@ TEST(Layout, SharedStructsKeepTheirSizes) {
   EXPECT_LE(sizeof(fg_src_state), 64u) << "budget: 64 bytes of state per tracked source";
   EXPECT_EQ(sizeof(fg_lpm_key), 20u);
   EXPECT_EQ(sizeof(fg_portset), 8192u);
+}
+
+// A hung paging script is killed after the webhook timeout: the notifications after it,
+// and the daemon's shutdown, do not wait for it.
+TEST(Notifier, AHookThatHangsIsKilledAndTheNextOneStillRuns) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Delivery> got;
+  const auto start = std::chrono::steady_clock::now();
+  {
+    Notifier n({}, "read line; case \"$line\" in *hang*) sleep 60;; esac", 0,
+               [&](const Delivery& d) {
+                 std::lock_guard lock(mu);
+                 got.push_back(d);
+                 cv.notify_all();
+               });
+    n.send({1, "{\"event\":\"hang\"}\n", "open"});
+    n.send({1, "{\"event\":\"close\"}\n", "close"});
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return got.size() == 2; }));
+  }
+  EXPECT_FALSE(got[0].ok);
+  EXPECT_NE(got[0].error.find("timed out"), std::string::npos) << got[0].error;
+  EXPECT_TRUE(got[1].ok) << got[1].error;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
 }
 
 }  // namespace
