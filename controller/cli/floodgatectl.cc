@@ -353,7 +353,8 @@ int main(int argc, char** argv) {
       "During an attack: `floodgatectl protect on` drops what monitor mode only counted;\n"
       "`floodgatectl block 203.0.113.7 --ttl 1h` drops one source; `floodgatectl stats`\n"
       "shows what is dropped and why; `floodgatectl incident show` what the detector saw\n"
-      "and what its playbook did."};
+      "and what its playbook did; `floodgatectl explain 198.51.100.23` why one source is\n"
+      "dropped, and how to let it through."};
   app.require_subcommand(1);
   app.fallthrough();  // --json, --socket also after the subcommand
   Options o;
