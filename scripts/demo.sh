@@ -123,6 +123,9 @@ echo
 echo "== rules now (the attacker was auto-blocked by its reputation): floodgatectl list"
 "$B/controller/floodgatectl" list
 echo
+echo "== why the attacker is dropped, and how to let it through: floodgatectl explain 198.18.0.1"
+"$B/controller/floodgatectl" explain 198.18.0.1
+echo
 echo "== what the detector saw and what its playbook would have done (dry run): floodgatectl incident show"
 "$B/controller/floodgatectl" incident show | sed -n '1,/^## Peak/p' | head -n 14
 "$B/controller/floodgatectl" incident show | grep -E '^\| [0-9T:-]+Z \| floodgate \| (detection|classification|plan) ' | head -n 12
