@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <sstream>
 #include <unordered_set>
 
 namespace floodgate {
@@ -120,8 +121,17 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
   // The operator's last `mode` command outlives restarts; the config file only seeds it.
   if (auto m = store_.setting("mode"))
     cfg.mode = *m == "enforce" ? FG_MODE_ENFORCE : FG_MODE_MONITOR;
+  // Likewise `floodgatectl reflection`.
+  reflection_ports_ = cfg_.reflection_ports;
+  if (auto on = store_.setting("reflection.on")) cfg.reflection_on = *on == "1";
+  if (auto ports = store_.setting("reflection.ports")) {
+    reflection_ports_.clear();
+    std::istringstream in(*ports);
+    for (unsigned p; in >> p;) reflection_ports_.push_back(static_cast<uint16_t>(p));
+  }
+  std::sort(reflection_ports_.begin(), reflection_ports_.end());
   if (auto s = dp_.set_config(cfg); !s) return s.error();
-  if (auto s = dp_.set_portset(FG_PORTSET_REFLECTION, cfg_.reflection_ports); !s) return s.error();
+  if (auto s = dp_.set_portset(FG_PORTSET_REFLECTION, reflection_ports_); !s) return s.error();
 
   auto stored = store_.rules();
   if (!stored.ok()) return stored.error();
@@ -508,8 +518,39 @@ PolicyView Engine::policy() const {
         {static_cast<fg_vector>(i), Scope::kPerDestination, rate_limit_of(cfg.agg[i])});
   }
   v.reflection_filter = cfg.reflection_on;
-  v.reflection_ports = cfg_.reflection_ports;
+  v.reflection_ports = reflection_ports_;
   return v;
+}
+
+Result<PolicyView> Engine::set_reflection(std::optional<bool> on, const std::vector<uint32_t>& add,
+                                          const std::vector<uint32_t>& remove, const Caller& c) {
+  for (const auto* list : {&add, &remove})
+    for (uint32_t p : *list)
+      if (p == 0 || p > 65535)
+        return invalid_argument("port " + std::to_string(p) + " is not a UDP port (1..65535)");
+  {
+    std::lock_guard lock(mu_);
+    std::set<uint16_t> ports(reflection_ports_.begin(), reflection_ports_.end());
+    for (uint32_t p : add) ports.insert(static_cast<uint16_t>(p));
+    for (uint32_t p : remove) ports.erase(static_cast<uint16_t>(p));
+    const std::vector<uint16_t> next(ports.begin(), ports.end());
+    fg_config cfg = dp_.config();
+    const bool now_on = on.value_or(cfg.reflection_on != 0);
+    std::string text;
+    for (uint16_t p : next) text += (text.empty() ? "" : " ") + std::to_string(p);
+    if (auto s = store_.set_settings(
+            {{"reflection.ports", text}, {"reflection.on", now_on ? "1" : "0"}});
+        !s)
+      return s.error();
+    if (auto s = dp_.set_portset(FG_PORTSET_REFLECTION, next); !s) return s.error();
+    cfg.reflection_on = now_on ? 1 : 0;
+    if (auto s = dp_.set_config(cfg); !s) return s.error();
+    reflection_ports_ = next;
+    const std::string detail = std::string(now_on ? "on" : "off") + ", ports " + text;
+    audit(c, "reflection", detail, "ok");
+    publish(EventKind::kPolicy, "reflection", detail, c.who);
+  }
+  return policy();
 }
 
 std::vector<RuleView> Engine::rules(std::optional<RuleKind> kind) const {

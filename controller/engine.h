@@ -124,6 +124,10 @@ class Engine {
                                     const Caller& c);
   // All or none; persisted in the store.
   Status set_thresholds(const std::vector<Threshold>& t, const Caller& c);
+  // The reflection filter on/off (nullopt: as it is) and its amplifier source ports.
+  // Persisted; returns the new view.
+  Result<PolicyView> set_reflection(std::optional<bool> on, const std::vector<uint32_t>& add,
+                                    const std::vector<uint32_t>& remove, const Caller& c);
   PolicyView policy() const;
 
   std::vector<RuleView> rules(std::optional<RuleKind> kind) const;
@@ -177,6 +181,7 @@ class Engine {
   size_t timed_rules_ = 0;    // rules_ entries with an expiry
   size_t index_entries_ = 0;  // entries in expiries_, stale ones included
   Policy policy_{};
+  std::vector<uint16_t> reflection_ports_;  // sorted; what the reflection portset holds
   unsigned ticks_ = 0;
 };
 

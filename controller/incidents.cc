@@ -563,9 +563,9 @@ std::string Incidents::upstream_step(const PlaybookStep& s, bool dry, json& data
   if (type == "icmp-flood") match = " proto icmp";
   if (type == "reflection") {
     std::string ports;
+    const std::vector<uint16_t> amplifiers = engine_.policy().reflection_ports;
     for (const json& p : data.value("source_ports", json::array()))
-      if (std::find(cfg_.reflection_ports.begin(), cfg_.reflection_ports.end(),
-                    p.value("port", 0)) != cfg_.reflection_ports.end())
+      if (std::find(amplifiers.begin(), amplifiers.end(), p.value("port", 0)) != amplifiers.end())
         ports += (ports.empty() ? "" : ",") + std::to_string(p.value("port", 0));
     if (!ports.empty()) match += " sport " + ports;
   } else if ((type == "syn-flood" || type == "udp-flood") &&

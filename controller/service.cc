@@ -538,6 +538,20 @@ grpc::ServerUnaryReactor* Service::SetPolicy(grpc::CallbackServerContext* ctx,
   return finish(ctx, grpc::Status::OK);
 }
 
+grpc::ServerUnaryReactor* Service::SetReflection(grpc::CallbackServerContext* ctx,
+                                                 const v1::SetReflectionRequest* req,
+                                                 v1::SetReflectionResponse* resp) {
+  const std::vector<uint32_t> add(req->add_ports().begin(), req->add_ports().end());
+  const std::vector<uint32_t> remove(req->remove_ports().begin(), req->remove_ports().end());
+  auto v =
+      engine_.set_reflection(req->has_filter() ? std::optional<bool>(req->filter()) : std::nullopt,
+                             add, remove, caller_of(ctx, info_.peers));
+  if (!v.ok()) return finish(ctx, to_grpc(v.error()));
+  resp->set_filter(v->reflection_filter);
+  for (uint16_t p : v->reflection_ports) resp->add_ports(p);
+  return finish(ctx, grpc::Status::OK);
+}
+
 grpc::ServerUnaryReactor* Service::SetThresholds(grpc::CallbackServerContext* ctx,
                                                  const v1::SetThresholdsRequest* req,
                                                  v1::SetThresholdsResponse* resp) {

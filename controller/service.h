@@ -79,6 +79,9 @@ class Service final : public v1::FloodgateService::CallbackService {
                                       v1::GetPolicyResponse*) override;
   grpc::ServerUnaryReactor* SetPolicy(grpc::CallbackServerContext*, const v1::SetPolicyRequest*,
                                       v1::SetPolicyResponse*) override;
+  grpc::ServerUnaryReactor* SetReflection(grpc::CallbackServerContext* ctx,
+                                          const v1::SetReflectionRequest* req,
+                                          v1::SetReflectionResponse* resp) override;
   grpc::ServerUnaryReactor* SetThresholds(grpc::CallbackServerContext*,
                                           const v1::SetThresholdsRequest*,
                                           v1::SetThresholdsResponse*) override;

@@ -462,6 +462,20 @@ Status Store::set_setting(const std::string& key, const std::string& value) {
   return Ok{};
 }
 
+Status Store::set_settings(const std::vector<std::pair<std::string, std::string>>& kv) {
+  std::lock_guard lock(mu_);
+  return transaction("storing settings", [&]() -> Status {
+    for (const auto& [key, value] : kv) {
+      Stmt st(db_, "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)");
+      st.text(1, key);
+      st.text(2, value);
+      if (!st || sqlite3_step(st.get()) != SQLITE_DONE)
+        return internal_error("setting " + key + ": " + sqlite3_errmsg(db_));
+    }
+    return Ok{};
+  });
+}
+
 std::optional<std::string> Store::setting(const std::string& key) const {
   std::lock_guard lock(mu_);
   Stmt st(db_, "SELECT value FROM settings WHERE key = ?");

@@ -109,6 +109,8 @@ class Store {
   Result<std::vector<FlowRecord>> flows() const;
 
   Status set_setting(const std::string& key, const std::string& value);
+  // Several settings, all or none.
+  Status set_settings(const std::vector<std::pair<std::string, std::string>>& kv);
   std::optional<std::string> setting(const std::string& key) const;
 
   // Inserts these baseline rows, replacing those with the same (iface, hour, vector), in

@@ -194,6 +194,38 @@ TEST_F(DaemonTest, ATemporaryAllowExpiresAndTheBlockBehindItDropsAgain) {
   EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA2), 0);
 }
 
+// A new amplification vector (here UDP from port 37810) is added at run time, survives a
+// restart, and can be taken out again.
+TEST_F(DaemonTest, ReflectionPortsChangeAtRunTimeAndSurviveARestart) {
+  ctl_ok("protect on");
+  auto from_37810 = [&] {
+    send_datagrams(lab_.ns_a, {NetnsLab::kAddrA}, NetnsLab::kAddrB, kPort, kCount, 37810);
+    return count_of(receive_by_source(rx_), NetnsLab::kAddrA);
+  };
+  EXPECT_EQ(from_37810(), kCount) << "37810 is not an amplifier port by default";
+  std::string out = ctl_ok("reflection add 37810");
+  EXPECT_NE(out.find("reflection filter: on; UDP from source ports 19,53,"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find(",11211,37810 is dropped"), std::string::npos) << out;
+  EXPECT_EQ(from_37810(), 0);
+  daemon_->kill_daemon(SIGTERM);
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  EXPECT_NE(ctl_ok("reflection").find(",37810 is dropped"), std::string::npos);
+  EXPECT_EQ(from_37810(), 0) << "the port survives a restart";
+  ctl_ok("reflection remove 37810");
+  EXPECT_EQ(from_37810(), kCount);
+  ctl_ok("reflection add 37810");
+  ctl_ok("reflection off");
+  EXPECT_EQ(from_37810(), kCount) << "the filter is off";
+  ctl_ok("reflection on");
+  EXPECT_EQ(from_37810(), 0);
+  std::string bad;
+  EXPECT_EQ(daemon_->ctl("reflection add 70000", &bad), 1);
+  EXPECT_NE(bad.find("not a UDP port"), std::string::npos) << bad;
+  EXPECT_EQ(daemon_->ctl("reflection add", &bad), 2);
+  EXPECT_NE(ctl_ok("policy").find("37810"), std::string::npos);
+}
+
 TEST_F(DaemonTest, BlocksExpireAfterTheirTtl) {
   ctl_ok("protect on");
   ctl_ok(std::string("block ") + NetnsLab::kAddrA + " --ttl 2s");

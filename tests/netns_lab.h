@@ -100,12 +100,13 @@ inline int udp_socket(const char* addr, uint16_t port) {
   return fd;
 }
 
-// Sends `count` datagrams from each source address (in namespace ns) to dst:port.
+// Sends `count` datagrams from each source address (in namespace ns) to dst:port, from
+// source port `sport` (0: any).
 inline void send_datagrams(const std::string& ns, const std::vector<std::string>& sources,
-                           const char* dst, uint16_t port, int count) {
+                           const char* dst, uint16_t port, int count, uint16_t sport = 0) {
   in_netns(ns, [&] {
     for (const std::string& src : sources) {
-      const int fd = udp_socket(src.c_str(), 0);
+      const int fd = udp_socket(src.c_str(), sport);
       sockaddr_in to{};
       to.sin_family = AF_INET;
       to.sin_port = htons(port);

@@ -439,6 +439,13 @@ int main(int argc, char** argv) {
   policy->add_option("--deny", pol_deny, "ports to drop, e.g. 23,445");
   policy->add_flag("--force", pol_force,
                    "allow a TCP default of drop that cuts off management ports");
+  auto* reflection = app.add_subcommand(
+      "reflection", "the amplifier source ports whose UDP is dropped (DNS, NTP, memcached ...)");
+  std::string refl_action = "show";
+  std::vector<uint32_t> refl_ports;
+  reflection->add_option("action", refl_action, "show | add PORT... | remove PORT... | on | off")
+      ->check(CLI::IsMember({"show", "add", "remove", "on", "off"}));
+  reflection->add_option("port", refl_ports, "UDP source ports, e.g. 37810 10001");
   auto* threshold = app.add_subcommand("threshold", "change a rate limit (applied at once)");
   std::string th_vector;
   uint64_t th_rate = 0, th_burst = 0;
@@ -1142,6 +1149,37 @@ int main(int argc, char** argv) {
         return 0;
       }
       std::fputs(r.text().c_str(), stdout);
+      return 0;
+    }
+    if (reflection->parsed()) {
+      v1::SetReflectionRequest req;
+      const bool ports_wanted = refl_action == "add" || refl_action == "remove";
+      if (ports_wanted == refl_ports.empty()) {
+        std::cerr << "floodgatectl: "
+                  << (ports_wanted ? "give the ports to " + refl_action
+                                   : refl_action + " takes no ports")
+                  << ", e.g. `floodgatectl reflection add 37810`\n";
+        return kExitUsage;
+      }
+      v1::SetReflectionResponse r;
+      if (refl_action == "show") {
+        v1::GetPolicyResponse cur;
+        if ((rc = client.call(&S::GetPolicy, v1::GetPolicyRequest{}, &cur))) return rc;
+        r.set_filter(cur.reflection_filter());
+        *r.mutable_ports() = cur.reflection_ports();
+      } else {
+        if (refl_action == "on" || refl_action == "off") req.set_filter(refl_action == "on");
+        for (uint32_t p : refl_ports)
+          (refl_action == "add" ? req.add_add_ports(p) : req.add_remove_ports(p));
+        if ((rc = client.call(&S::SetReflection, req, &r))) return rc;
+      }
+      if (o.json) return print_json(r), 0;
+      std::string list;
+      for (uint32_t p : r.ports()) list += (list.empty() ? "" : ",") + std::to_string(p);
+      std::printf(
+          "reflection filter: %s; UDP from source ports %s is dropped unless it goes "
+          "to an allowed service\n",
+          r.filter() ? "on" : "OFF", list.empty() ? "(none)" : list.c_str());
       return 0;
     }
     if (explain->parsed()) {
