@@ -205,6 +205,15 @@ Result<std::vector<Prefix>> Engine::parse_all(const std::vector<std::string>& te
   return out;
 }
 
+Status Engine::check_ttl(int64_t ttl_s) const {
+  if (ttl_s < 0) return invalid_argument("--ttl must be positive (e.g. 10m, 2h)");
+  if (ttl_s > cfg_.max_ttl_s)
+    return invalid_argument("--ttl " + duration_text(ttl_s) + " exceeds the maximum " +
+                            duration_text(cfg_.max_ttl_s) +
+                            " (rules.max_ttl_seconds); give a shorter --ttl");
+  return Ok{};
+}
+
 Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Caller& c) {
   auto parsed = parse_all(req.prefixes);
   const std::string detail = request_detail(req.prefixes);
@@ -214,12 +223,8 @@ Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Call
   };
   if (!parsed.ok()) return refuse(parsed.error());
   int64_t ttl = req.ttl_s.value_or(0);
-  if (ttl < 0) return refuse(invalid_argument("--ttl must be positive (e.g. 10m, 2h)"));
   if (ttl == 0) ttl = cfg_.default_ttl_s;
-  if (ttl > cfg_.max_ttl_s)
-    return refuse(invalid_argument("--ttl " + duration_text(ttl) + " exceeds the maximum " +
-                                   duration_text(cfg_.max_ttl_s) +
-                                   " (rules.max_ttl_seconds); give a shorter --ttl"));
+  if (auto s = check_ttl(ttl); !s) return refuse(s.error());
   std::lock_guard lock(mu_);
   for (const Prefix& p : *parsed) {
     if (p.len == 0)
@@ -370,11 +375,7 @@ Result<std::vector<RuleRecord>> Engine::allow(const std::vector<std::string>& te
     if (p.len == 0)
       return refuse(invalid_argument("refusing to allow-list " + p.str() +
                                      ": it would switch filtering off"));
-  if (ttl_s < 0) return refuse(invalid_argument("--ttl must be positive (e.g. 10m, 2h)"));
-  if (ttl_s > cfg_.max_ttl_s)
-    return refuse(invalid_argument("--ttl " + duration_text(ttl_s) + " exceeds the maximum " +
-                                   duration_text(cfg_.max_ttl_s) +
-                                   " (rules.max_ttl_seconds); give a shorter --ttl"));
+  if (auto s = check_ttl(ttl_s); !s) return refuse(s.error());
   std::lock_guard lock(mu_);
   const int64_t now = unix_now();
   std::vector<RuleRecord> records;

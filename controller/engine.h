@@ -146,6 +146,8 @@ class Engine {
                                            const Caller& c, bool ignore_missing = false,
                                            std::vector<Prefix>* missing_out = nullptr);
   Result<std::vector<Prefix>> parse_all(const std::vector<std::string>& texts) const;
+  // A rule's lifetime in seconds (0 = none): not negative, not above rules.max_ttl_seconds.
+  Status check_ttl(int64_t ttl_s) const;
   // The map value for r; now_mono: monotonic_ns() read once for a whole batch (0: read it).
   fg_block block_value(const RuleRecord& r, int64_t now_unix, uint64_t now_mono = 0) const;
   void audit(const Caller& c, const std::string& action, const std::string& detail,

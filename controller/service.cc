@@ -79,6 +79,12 @@ v1::Mode mode_to_proto(fg_mode m) {
   return m == FG_MODE_ENFORCE ? v1::MODE_ENFORCE : v1::MODE_MONITOR;
 }
 
+// A TTL in whole seconds, a started second counting whole; nullopt when negative.
+std::optional<int64_t> whole_seconds(const google::protobuf::Duration& d) {
+  if (d.seconds() < 0 || d.nanos() < 0) return std::nullopt;
+  return d.seconds() + (d.nanos() > 0 ? 1 : 0);
+}
+
 std::vector<std::string> strings(const google::protobuf::RepeatedPtrField<std::string>& f) {
   return {f.begin(), f.end()};
 }
@@ -402,9 +408,9 @@ grpc::ServerUnaryReactor* Service::Block(grpc::CallbackServerContext* ctx,
   BlockParams p;
   p.prefixes = strings(req->prefixes());
   if (req->has_ttl()) {
-    if (req->ttl().seconds() < 0 || req->ttl().nanos() < 0)
-      return finish(ctx, {grpc::StatusCode::INVALID_ARGUMENT, "ttl must not be negative"});
-    p.ttl_s = req->ttl().seconds() + (req->ttl().nanos() > 0 ? 1 : 0);
+    const auto ttl = whole_seconds(req->ttl());
+    if (!ttl) return finish(ctx, {grpc::StatusCode::INVALID_ARGUMENT, "ttl must not be negative"});
+    p.ttl_s = *ttl;
   }
   p.reason = req->reason();
   p.force = req->force();
@@ -430,10 +436,10 @@ grpc::ServerUnaryReactor* Service::Unblock(grpc::CallbackServerContext* ctx,
 
 grpc::ServerUnaryReactor* Service::Allow(grpc::CallbackServerContext* ctx,
                                          const v1::AllowRequest* req, v1::AllowResponse* resp) {
-  if (req->ttl().seconds() < 0 || req->ttl().nanos() < 0)
-    return finish(ctx, {grpc::StatusCode::INVALID_ARGUMENT, "ttl must not be negative"});
-  auto r = engine_.allow(strings(req->prefixes()), req->reason(), caller_of(ctx, info_.peers),
-                         req->ttl().seconds() + (req->ttl().nanos() > 0 ? 1 : 0));
+  const auto ttl = whole_seconds(req->ttl());
+  if (!ttl) return finish(ctx, {grpc::StatusCode::INVALID_ARGUMENT, "ttl must not be negative"});
+  auto r =
+      engine_.allow(strings(req->prefixes()), req->reason(), caller_of(ctx, info_.peers), *ttl);
   if (!r.ok()) return finish(ctx, to_grpc(r.error()));
   for (const RuleRecord& rec : *r) {
     to_proto(rec, 0, resp->add_rules());
