@@ -205,6 +205,14 @@ Result<std::vector<Prefix>> Engine::parse_all(const std::vector<std::string>& te
   return out;
 }
 
+std::vector<const RuleRecord*> Engine::allows_covering(const Prefix& p) const {
+  // Allow rules sort first in rules_ ('a' < 'b'), and are few.
+  std::vector<const RuleRecord*> out;
+  for (auto it = rules_.begin(); it != rules_.end() && it->first[0] == 'a'; ++it)
+    if (contains(it->second.prefix, p)) out.push_back(&it->second);
+  return out;
+}
+
 Status Engine::check_ttl(int64_t ttl_s) const {
   if (ttl_s < 0) return invalid_argument("--ttl must be positive (e.g. 10m, 2h)");
   if (ttl_s > cfg_.max_ttl_s)
@@ -235,12 +243,12 @@ Result<std::vector<RuleRecord>> Engine::block(const BlockParams& req, const Call
       return refuse(invalid_argument(p.str() + " is shorter than /" + std::to_string(min) +
                                      " (rules.min_prefix_" + (p.v4 ? "v4" : "v6") +
                                      "); give --force if you mean to block that much"));
-    for (auto it = rules_.lower_bound(Engine::RuleKey{'a'});
-         it != rules_.end() && it->first[0] == 'a'; ++it)
-      if (const RuleRecord& a = it->second; contains(a.prefix, p))
-        return refuse(failed_precondition(p.str() + " is inside allow-listed " + a.prefix.str() +
-                                          ", which wins over blocks; run `floodgatectl disallow " +
-                                          a.prefix.str() + "` first if it must be blocked"));
+    if (const auto covering = allows_covering(p); !covering.empty()) {
+      const Prefix& a = covering.front()->prefix;
+      return refuse(failed_precondition(p.str() + " is inside allow-listed " + a.str() +
+                                        ", which wins over blocks; run `floodgatectl disallow " +
+                                        a.str() + "` first if it must be blocked"));
+    }
     if (!req.force)
       for (const Provider& prov : cfg_.providers)
         if (auto n = parse_prefix(prov.neighbor); n.ok() && contains(p, *n))
@@ -585,8 +593,7 @@ Result<Explanation> Engine::explain(const std::string& text) const {
   e.now_mono = monotonic_ns();
   std::lock_guard lock(mu_);
   e.cfg = dp_.config();
-  for (auto it = rules_.begin(); it != rules_.end() && it->first[0] == 'a'; ++it)
-    if (contains(it->second.prefix, e.address)) e.allows.push_back({it->second, 0});
+  for (const RuleRecord* a : allows_covering(e.address)) e.allows.push_back({*a, 0});
   std::sort(e.allows.begin(), e.allows.end(), [](const RuleView& a, const RuleView& b) {
     return a.rule.prefix.len > b.rule.prefix.len;
   });

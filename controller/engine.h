@@ -146,6 +146,8 @@ class Engine {
                                            const Caller& c, bool ignore_missing = false,
                                            std::vector<Prefix>* missing_out = nullptr);
   Result<std::vector<Prefix>> parse_all(const std::vector<std::string>& texts) const;
+  // The allow entries that cover p, in rules_ order. Callers hold mu_.
+  std::vector<const RuleRecord*> allows_covering(const Prefix& p) const;
   // A rule's lifetime in seconds (0 = none): not negative, not above rules.max_ttl_seconds.
   Status check_ttl(int64_t ttl_s) const;
   // The map value for r; now_mono: monotonic_ns() read once for a whole batch (0: read it).

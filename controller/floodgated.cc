@@ -231,7 +231,6 @@ int run(const DaemonConfig& cfg) {
       held.release(spdlog::level::warn);
       return spdlog::error("{}: {}", name, a.error().message), 1;
     }
-    held.release(spdlog::level::debug);
     if (cfg.attach_mode == AttachMode::kGeneric)
       spdlog::warn(
           "{}: GENERIC XDP mode: packets reach the filter only after the kernel has "

@@ -245,6 +245,14 @@ std::string human(double v) {
   return buf;
 }
 
+// "22,80,443", or `none` for an empty list.
+std::string port_list(const google::protobuf::RepeatedField<uint32_t>& ports,
+                      const char* none = "-") {
+  std::string out;
+  for (uint32_t p : ports) out += (out.empty() ? "" : ",") + std::to_string(p);
+  return out.empty() ? none : out;
+}
+
 std::string rule_line(const v1::Rule& r) {
   std::string s = r.prefix() + " (";
   s += r.origin() == v1::RULE_ORIGIN_REPUTATION ? "auto-block by reputation"
@@ -839,20 +847,16 @@ int main(int argc, char** argv) {
         std::transform(n.begin(), n.end(), n.begin(), ::tolower);
         return n;
       };
-      auto ports = [](const google::protobuf::RepeatedField<uint32_t>& v) {
-        std::string out;
-        for (uint32_t x : v) out += (out.empty() ? "" : ",") + std::to_string(x);
-        return out.empty() ? std::string("-") : out;
-      };
       if (pol_proto.empty()) {
         if (o.json) return print_json(cur), 0;
         std::printf("%-8s %-8s %-30s %s\n", "PROTO", "DEFAULT", "ALLOWED", "DENIED");
         for (const auto& p : cur.protocols())
           std::printf("%-8s %-8s %-30s %s\n", proto_name(p.protocol()).c_str(),
                       p.default_action() == v1::ACTION_DROP ? "drop" : "pass",
-                      ports(p.allowed_ports()).c_str(), ports(p.denied_ports()).c_str());
+                      port_list(p.allowed_ports()).c_str(), port_list(p.denied_ports()).c_str());
         std::printf("\nreflection filter: %s (UDP from ports %s)\n\n",
-                    cur.reflection_filter() ? "on" : "off", ports(cur.reflection_ports()).c_str());
+                    cur.reflection_filter() ? "on" : "off",
+                    port_list(cur.reflection_ports()).c_str());
         std::printf("%-12s %-16s %14s %14s\n", "LIMIT", "SCOPE", "RATE/S", "BURST");
         for (const auto& t : cur.thresholds()) {
           std::string v = v1::Vector_Name(t.vector()).substr(std::string("VECTOR_").size());
@@ -898,8 +902,8 @@ int main(int argc, char** argv) {
       if (o.json) return print_json(r), 0;
       std::printf("%s: default %s, allowed %s, denied %s\n", pol_proto.c_str(),
                   r.policy().default_action() == v1::ACTION_DROP ? "drop" : "pass",
-                  ports(r.policy().allowed_ports()).c_str(),
-                  ports(r.policy().denied_ports()).c_str());
+                  port_list(r.policy().allowed_ports()).c_str(),
+                  port_list(r.policy().denied_ports()).c_str());
       return 0;
     }
     if (threshold->parsed()) {
@@ -1174,12 +1178,11 @@ int main(int argc, char** argv) {
         if ((rc = client.call(&S::SetReflection, req, &r))) return rc;
       }
       if (o.json) return print_json(r), 0;
-      std::string list;
-      for (uint32_t p : r.ports()) list += (list.empty() ? "" : ",") + std::to_string(p);
+      const std::string list = port_list(r.ports(), "(none)");
       std::printf(
           "reflection filter: %s; UDP from source ports %s is dropped unless it goes "
           "to an allowed service\n",
-          r.filter() ? "on" : "OFF", list.empty() ? "(none)" : list.c_str());
+          r.filter() ? "on" : "OFF", list.c_str());
       return 0;
     }
     if (explain->parsed()) {
