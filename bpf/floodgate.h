@@ -101,7 +101,50 @@ enum fg_list { FG_LIST_ALLOW = 0, FG_LIST_BLOCK, FG_LIST_PROTECTED, FG_LIST_MAX 
 struct fg_prefix_lens {
 	__u8 count;
 	__u8 len[FG_MAX_PREFIX_LENS]; /* mapped-space lengths, longest first */
+	/* The netmask of each len[i] (network order): four ANDs instead of working the mask
+	 * out of the length for each probe, which cost as much as the probe's lookup. */
+	__u32 mask[FG_MAX_PREFIX_LENS][4];
 };
+
+/* Prefilters: before a list's hash map is probed for a (masked address, length) key, one
+ * bit of an array says whether the key may be in it. A clear bit skips the probe (a hash
+ * lookup costs ~8 ns, an array word ~1 ns), so a packet that matches no allow or block
+ * entry, the usual case, pays for none. A set bit may be stale or shared: the probe then
+ * decides. Every writer (user space, and the program for its auto-blocks) sets a key's
+ * bit in both halves after inserting the entry. Removing an entry leaves its bit set;
+ * user space clears stale bits by rebuilding the inactive half from the maps and then
+ * making it the active one.
+ * Word 0 of the filter map is the header: bit 0 the active half, bits 8..15 and 16..23
+ * the log2 of the bits per half for the allow and block lists (0 = no filter: probe).
+ * Then per list (allow, block) its two halves, each 2^shift bits. */
+#define FG_FILTER_SHIFT(hdr, list) ((__u32)((hdr) >> (8 + 8 * (list))) & 0xff)
+#define FG_FILTER_MIN_SHIFT	   12
+#define FG_FILTER_MAX_SHIFT	   30
+
+/* The key's bit, 0..2^shift-1 (shift in 1..63). Multiplicative hashing: the top bits of
+ * each product depend on every bit of its input; the products are independent, so the
+ * CPU computes them side by side. */
+static inline __attribute__((always_inline)) __u64 fg_filter_bit(const struct fg_lpm_key *k,
+								 __u32 shift)
+{
+	__u64 a = ((__u64)k->addr.w[0] << 32) | k->addr.w[1];
+	__u64 b = ((__u64)k->addr.w[2] << 32) | k->addr.w[3];
+
+	return (a * 0x9e3779b97f4a7c15ULL + b * 0xc2b2ae3d27d4eb4fULL +
+		(__u64)k->prefixlen * 0x165667b19e3779f9ULL) >>
+	       (64 - shift);
+}
+
+/* Index in the filter map of the word holding `bit` of `list`'s half `half`. */
+static inline __attribute__((always_inline)) __u32 fg_filter_word(__u64 hdr, __u32 list, __u32 half,
+								  __u64 bit)
+{
+	__u32 allow_words = (1u << FG_FILTER_SHIFT(hdr, FG_LIST_ALLOW)) >> 6;
+	__u32 words = (1u << FG_FILTER_SHIFT(hdr, list)) >> 6;
+	__u32 base = 1 + (list == FG_LIST_BLOCK ? 2 * allow_words : 0);
+
+	return base + half * words + (__u32)(bit >> 6);
+}
 
 /* Value of the block map. */
 struct fg_block {

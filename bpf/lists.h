@@ -13,12 +13,14 @@
 static __noinline int fg_check_allow(const struct fg_addr *src, __u32 v6)
 {
 	const struct fg_prefix_lens *pl = fg_lens(FG_LIST_ALLOW, v6);
+	struct fg_filter_view f;
 
-	if (!pl)
+	if (!pl || !pl->count)
 		return FG_NEXT;
+	f = fg_filter_open(FG_LIST_ALLOW);
 #pragma unroll
 	for (__u32 i = 0; i < FG_MAX_PREFIX_LENS && i < pl->count; i++) {
-		struct fg_allow *a = fg_prefix_probe(&allow, pl, i, src);
+		struct fg_allow *a = fg_prefix_probe(&allow, &f, pl, i, src);
 
 		if (!a)
 			continue;
@@ -32,12 +34,14 @@ static __noinline int fg_check_allow(const struct fg_addr *src, __u32 v6)
 static __noinline int fg_check_block(const struct fg_addr *src, __u32 v6, __u64 now)
 {
 	const struct fg_prefix_lens *pl = fg_lens(FG_LIST_BLOCK, v6);
+	struct fg_filter_view f;
 
-	if (!pl)
+	if (!pl || !pl->count)
 		return FG_NEXT;
+	f = fg_filter_open(FG_LIST_BLOCK);
 #pragma unroll
 	for (__u32 i = 0; i < FG_MAX_PREFIX_LENS && i < pl->count; i++) {
-		struct fg_block *b = fg_prefix_probe(&block, pl, i, src);
+		struct fg_block *b = fg_prefix_probe(&block, &f, pl, i, src);
 
 		if (!b || (b->expires_ns && b->expires_ns <= now))
 			continue; /* a shorter unexpired block may still cover the source */

@@ -34,6 +34,17 @@ struct {
 	__type(value, struct fg_block);
 } block SEC(".maps");
 
+/* The allow and block lists' prefilters (see FG_FILTER_SHIFT); user space maps it to set
+ * and clear bits with atomic operations. Sized by the loader to the lists. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries,
+	       1 + 2 * (FG_DEFAULT_ALLOW_ENTRIES / 8) + 2 * (FG_DEFAULT_BLOCK_ENTRIES / 8));
+	__type(key, __u32);
+	__type(value, __u64);
+} filter SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, FG_PORTSET_MAX);

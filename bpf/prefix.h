@@ -24,8 +24,71 @@ static __always_inline const struct fg_prefix_lens *fg_lens(__u32 list, __u32 v6
 	return bpf_map_lookup_elem(&prefix_lens, &index);
 }
 
-/* The entry of `map` for the i-th longest length in use that covers `addr`, or NULL. */
-static __always_inline void *fg_prefix_probe(void *map, const struct fg_prefix_lens *pl, __u32 i,
+/* Where the program looks up `list`'s filter: the first word of its active half, and
+ * the log2 of its bits (0: no usable filter, probe every key). Read once per list. */
+struct fg_filter_view {
+	__u32 base;
+	__u32 shift;
+};
+
+static __always_inline struct fg_filter_view fg_filter_open(__u32 list)
+{
+	struct fg_filter_view v = {};
+	__u32 zero = 0, shift;
+	__u64 *hdr = bpf_map_lookup_elem(&filter, &zero), h;
+
+	if (!hdr)
+		return v;
+	h = *hdr;
+	shift = FG_FILTER_SHIFT(h, list);
+	if (shift < FG_FILTER_MIN_SHIFT || shift > FG_FILTER_MAX_SHIFT)
+		return v;
+	v.base = fg_filter_word(h, list, h & 1, 0);
+	v.shift = shift;
+	return v;
+}
+
+/* False only when `key` is certainly not in the list: its filter bit is clear. */
+static __always_inline int fg_filter_maybe(const struct fg_filter_view *f,
+					   const struct fg_lpm_key *key)
+{
+	__u64 bit, *word;
+	__u32 index;
+
+	if (!f->shift)
+		return 1;
+	bit = fg_filter_bit(key, f->shift);
+	index = f->base + (__u32)(bit >> 6);
+	word = bpf_map_lookup_elem(&filter, &index);
+	return !word || (*word >> (bit & 63)) & 1;
+}
+
+/* Sets `key`'s bit in both halves of `list`'s filter, after the entry went into the map. */
+static __always_inline void fg_filter_add(__u32 list, const struct fg_lpm_key *key)
+{
+	__u32 zero = 0, shift, index;
+	__u64 *hdr = bpf_map_lookup_elem(&filter, &zero), h, bit, *word;
+
+	if (!hdr)
+		return;
+	h = *hdr;
+	shift = FG_FILTER_SHIFT(h, list);
+	if (shift < FG_FILTER_MIN_SHIFT || shift > FG_FILTER_MAX_SHIFT)
+		return;
+	bit = fg_filter_bit(key, shift);
+#pragma unroll
+	for (__u32 half = 0; half < 2; half++) {
+		index = fg_filter_word(h, list, half, bit);
+		word = bpf_map_lookup_elem(&filter, &index);
+		if (word)
+			__sync_fetch_and_or(word, 1ULL << (bit & 63));
+	}
+}
+
+/* The entry of `map` for the i-th longest length in use that covers `addr`, or NULL.
+ * `f` is the list's filter; NULL for the protected list, whose probes usually hit. */
+static __always_inline void *fg_prefix_probe(void *map, const struct fg_filter_view *f,
+					     const struct fg_prefix_lens *pl, __u32 i,
 					     const struct fg_addr *addr)
 {
 	struct fg_lpm_key key;
@@ -33,8 +96,11 @@ static __always_inline void *fg_prefix_probe(void *map, const struct fg_prefix_l
 	if (i >= FG_MAX_PREFIX_LENS)
 		return NULL;
 	key.prefixlen = pl->len[i];
-	key.addr = *addr;
-	fg_mask_addr(&key.addr, key.prefixlen);
+#pragma unroll
+	for (__u32 j = 0; j < 4; j++)
+		key.addr.w[j] = addr->w[j] & pl->mask[i][j];
+	if (f && !fg_filter_maybe(f, &key))
+		return NULL;
 	return bpf_map_lookup_elem(map, &key);
 }
 

@@ -98,7 +98,7 @@ static __noinline int fg_protected_index(const struct fg_addr *dst, __u32 v6)
 		return -1;
 #pragma unroll
 	for (__u32 i = 0; i < FG_MAX_PREFIX_LENS && i < pl->count; i++) {
-		struct fg_protected *p = fg_prefix_probe(&protected_dsts, pl, i, dst);
+		struct fg_protected *p = fg_prefix_probe(&protected_dsts, NULL, pl, i, dst);
 
 		if (p)
 			return p->agg_index;

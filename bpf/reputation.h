@@ -8,6 +8,7 @@
 
 #include "maps.h"
 #include "parse.h"
+#include "prefix.h"
 
 /* fg_decay() is in floodgate.h: user space shows the same score. */
 
@@ -23,7 +24,8 @@ static __always_inline void fg_auto_block(const struct fg_addr *key, const struc
 	    .addr = *key,
 	};
 
-	bpf_map_update_elem(&block, &lk, &b, BPF_ANY);
+	if (bpf_map_update_elem(&block, &lk, &b, BPF_ANY) == 0)
+		fg_filter_add(FG_LIST_BLOCK, &lk);
 }
 
 static __always_inline void fg_reputation_violation(struct fg_src_state *st,

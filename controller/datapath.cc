@@ -56,7 +56,10 @@ Result<std::unique_ptr<Datapath>> Datapath::load(const MapSizes& sizes,
   ::floodgate_bpf* skel = floodgate_bpf__open();
   if (!skel) return internal_error("opening the embedded BPF object: " + errno_text(errno));
   auto set_size = [](bpf_map* m, uint32_t n) { return bpf_map__set_max_entries(m, n); };
-  if (set_size(skel->maps.block, sizes.block_entries) ||
+  const uint32_t allow_shift = ListFilter::shift_for(sizes.allow_entries);
+  const uint32_t block_shift = ListFilter::shift_for(sizes.block_entries);
+  if (set_size(skel->maps.filter, ListFilter::words_for(allow_shift, block_shift)) ||
+      set_size(skel->maps.block, sizes.block_entries) ||
       set_size(skel->maps.allow, sizes.allow_entries) ||
       set_size(skel->maps.src_state, sizes.src_entries) ||
       set_size(skel->maps.protected_dsts, sizes.protected_entries) ||
@@ -88,7 +91,14 @@ Result<std::unique_ptr<Datapath>> Datapath::load(const MapSizes& sizes,
   }
   std::unique_ptr<Datapath> dp(new Datapath(skel));
   dp->adopted_ = adopted;
+  auto filter = ListFilter::map(bpf_map__fd(skel->maps.filter), allow_shift, block_shift);
+  if (!filter.ok()) return filter.error();
+  dp->filter_ = std::move(*filter);
+  dp->last_rebuild_ns_ = monotonic_ns();
   if (adopted) {
+    // The adopted maps may hold entries whose bits are stale or missing (a filter map
+    // new to this build): the filter is rebuilt from them before anything else.
+    if (auto s = dp->rebuild_filters(); !s) return s.error();
     const fg_config cfg = dp->config();
     if (cfg.layout_version != FG_LAYOUT_VERSION)
       return failed_precondition("the maps pinned in " + pin_dir + " have layout version " +
@@ -196,6 +206,7 @@ Status Datapath::put_prefix(fg_list list, const Prefix& p, const void* value, bo
   PrefixLens& lens = lens_[FG_LENS_INDEX(list, !p.v4)];
   if (!existed && !lens.can_add(key.prefixlen)) return lens_exhausted(list, p, lens);
   if (auto s = map_update(bpf_map__fd(list_map(list)), &key, value, kListNames[list]); !s) return s;
+  filter_.add(list, key);  // after the entry: see ListFilter
   if (existed || !lens.add(key.prefixlen)) return Ok{};
   return write_lens(list, !p.v4);
 }
@@ -206,6 +217,7 @@ Status Datapath::remove_prefix(fg_list list, const Prefix& p) {
                           std::string(kListNames[list]) + " " + p.str());
       !s)
     return s;
+  removed_++;  // its filter bit stays until the next rebuild
   if (!lens_[FG_LENS_INDEX(list, !p.v4)].remove(key.prefixlen)) return Ok{};
   return write_lens(list, !p.v4);
 }
@@ -247,6 +259,7 @@ Status Datapath::add_new_blocks(const std::vector<std::pair<Prefix, fg_block>>& 
       for (uint32_t i = 0; i < count; i++) bpf_map_delete_elem(fd, &keys[i]);
     return update_error(err, "block");
   }
+  for (const fg_lpm_key& key : keys) filter_.add(FG_LIST_BLOCK, key);
   for (int v6 = 0; v6 < 2; v6++) {
     lens_[FG_LENS_INDEX(FG_LIST_BLOCK, v6)] = lens[v6];
     if (changed[v6])
@@ -301,6 +314,45 @@ std::vector<BlockEntry> Datapath::read_blocks(bool (*keep)(const fg_block&)) con
     first = false;
   }
   return out;
+}
+
+Status Datapath::tidy_filters() {
+  // Due when removed entries' bits may be a good part of the set ones, or a minute after
+  // any removal: a full read of a million-entry map costs ~0.3 s, so not every tick.
+  const uint64_t removed = removed_.load();
+  if (removed == 0 || (removed < 4096 && monotonic_ns() - last_rebuild_ns_ < 60'000'000'000ull))
+    return Ok{};
+  return rebuild_filters();
+}
+
+Status Datapath::rebuild_filters() {
+  std::lock_guard lock(rebuild_mu_);
+  removed_ = 0;
+  filter_.begin_rebuild();
+  constexpr uint32_t kChunk = 8192;
+  std::vector<fg_lpm_key> keys(kChunk);
+  std::vector<fg_block> values(kChunk);  // the larger of the two lists' value types
+  static_assert(sizeof(fg_block) >= sizeof(fg_allow));
+  for (const fg_list list : {FG_LIST_ALLOW, FG_LIST_BLOCK}) {
+    const int fd = bpf_map__fd(list_map(list));
+    uint32_t token = 0;
+    for (bool first = true;; first = false) {
+      uint32_t count = kChunk;
+      const int rc = bpf_map_lookup_batch(fd, first ? nullptr : &token, &token, keys.data(),
+                                          values.data(), &count, nullptr);
+      const int err = rc == 0 ? 0 : errno;
+      for (uint32_t i = 0; i < count; i++) filter_.rebuild_add(list, keys[i]);
+      if (rc == 0) continue;
+      // The half being built is not in use: after an error it is not made the active one.
+      if (err != ENOENT)
+        return internal_error(std::string("reading the ") + kListNames[list] +
+                              " list to rebuild its filter: " + errno_text(err));
+      break;
+    }
+  }
+  filter_.finish_rebuild();
+  last_rebuild_ns_ = monotonic_ns();
+  return Ok{};
 }
 
 Status Datapath::add_allow(const Prefix& p) {

@@ -4,12 +4,15 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "filter.h"
 #include "floodgate.h"
 #include "prefix.h"
 #include "prefix_lens.h"
@@ -89,6 +92,9 @@ class DataPlane {
   // Only the entries the program made itself (origin FG_ORIGIN_REPUTATION): read from
   // the whole map, without a vector of a million entries.
   virtual std::vector<BlockEntry> auto_blocks() const = 0;
+  // Clears the list prefilters' stale bits (of removed entries) when there are enough of
+  // them to matter, by reading the lists' maps. Never takes a rule's effect away.
+  virtual Status tidy_filters() = 0;
   virtual Status add_allow(const Prefix& p) = 0;
   virtual Status remove_allow(const Prefix& p) = 0;
   virtual std::vector<Prefix> allows() const = 0;
@@ -134,6 +140,15 @@ class Datapath : public DataPlane {
   std::optional<fg_src_state> find_source(const fg_addr& key) const override;
   std::vector<BlockEntry> blocks() const override;
   std::vector<BlockEntry> auto_blocks() const override;
+  Status tidy_filters() override;
+  // Rebuilds the prefilters now (tidy_filters() does when it is due).
+  Status rebuild_filters();
+  // Share of the active filter's bits set for the allow or block list (0..1).
+  double filter_fill(fg_list list) const { return filter_.fill(list); }
+  // Whether the program would probe `list`'s map for p (its filter bit is set).
+  bool filter_maybe(fg_list list, const Prefix& p) const {
+    return filter_.maybe(list, p.lpm_key());
+  }
 
   Status add_allow(const Prefix& p) override;
   Status remove_allow(const Prefix& p) override;
@@ -186,6 +201,10 @@ class Datapath : public DataPlane {
 
   ::floodgate_bpf* skel_;
   std::array<PrefixLens, FG_LENS_MAX> lens_;  // by FG_LENS_INDEX(list, v6)
+  ListFilter filter_;
+  std::mutex rebuild_mu_;             // one filter rebuild at a time
+  std::atomic<uint64_t> removed_{0};  // entries removed since the last rebuild
+  uint64_t last_rebuild_ns_ = 0;
   bool adopted_ = false;
 };
 

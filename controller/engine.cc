@@ -699,6 +699,7 @@ std::vector<std::string> Engine::tick(int64_t now_unix) {
   // read (~0.3 s with a million entries) holds nothing up; recording them takes the lock.
   if (++ticks_ % 5 == 0) {
     const std::vector<BlockEntry> found = dp_.auto_blocks();
+    if (auto s = dp_.tidy_filters(); !s) log.push_back("list filter: " + s.error().message);
     std::lock_guard lock(mu_);
     auto autos = record_auto_blocks(now_unix, found);
     log.insert(log.end(), autos.begin(), autos.end());

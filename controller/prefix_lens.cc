@@ -1,6 +1,8 @@
 // Counting entries per prefix length and encoding the lengths in use for the program.
 #include "prefix_lens.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 
 namespace floodgate {
@@ -45,7 +47,14 @@ void PrefixLens::clear() { count_.fill(0); }
 fg_prefix_lens PrefixLens::encode() const {
   fg_prefix_lens out{};
   for (int len = 128; len >= 0 && out.count < FG_MAX_PREFIX_LENS; len--)
-    if (in_use(static_cast<unsigned>(len))) out.len[out.count++] = static_cast<uint8_t>(len);
+    if (in_use(static_cast<unsigned>(len))) {
+      out.len[out.count] = static_cast<uint8_t>(len);
+      for (int w = 0; w < 4; w++) {
+        const int bits = std::clamp(len - 32 * w, 0, 32);
+        out.mask[out.count][w] = htonl(bits ? ~0u << (32 - bits) : 0u);
+      }
+      out.count++;
+    }
   return out;
 }
 
