@@ -121,8 +121,20 @@ class Collector : public prometheus::Collectable {
     ClientMetric io;
     io.gauge.value = s_.incident_open && s_.incident_open() ? 1 : 0;
     incident.metric.push_back(io);
-    return {packets, bytes,     lost, rules, enforce, attached,
-            bgp,     announced, pps,  bps,   thr,     incident};
+    MetricFamily fill{"floodgate_list_filter_fill",
+                      "Share of the list's prefilter bits set: about the share of packets from "
+                      "sources not on the list that still pay for a map lookup",
+                      MetricType::Gauge,
+                      {}};
+    if (s_.filter_fill)
+      for (const fg_list list : {FG_LIST_ALLOW, FG_LIST_BLOCK}) {
+        ClientMetric m;
+        m.label = {{"list", list == FG_LIST_ALLOW ? "allow" : "block"}};
+        m.gauge.value = s_.filter_fill(list);
+        fill.metric.push_back(m);
+      }
+    return {packets,   bytes, lost, rules, enforce,  attached, bgp,
+            announced, pps,   bps,  thr,   incident, fill};
   }
 
  private:

@@ -34,6 +34,9 @@ struct MetricsSource {
   };
   std::function<std::vector<VectorRate>()> traffic;
   std::function<bool()> incident_open;
+  // Share of the allow and block lists' prefilter bits set (0..1): about the share of
+  // packets from unlisted sources that still pay for a hash probe.
+  std::function<double(fg_list)> filter_fill;
 };
 
 class MetricsServer {

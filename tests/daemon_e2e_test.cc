@@ -7,6 +7,7 @@
 #include <atomic>
 #include <ctime>
 #include <fstream>
+#include <thread>
 
 #include "daemon_lab.h"
 #include "test_util.h"
@@ -541,6 +542,38 @@ TEST_F(DaemonTest, AfterARebootTheStorePutsEveryRuleBack) {
   const std::string out = ctl_ok(std::string("explain ") + NetnsLab::kAddrA2);
   EXPECT_NE(out.find("allow-listed by 198.18.100.3/32"), std::string::npos) << out;
   EXPECT_NE(ctl_ok("status").find("mode:       enforce"), std::string::npos);
+}
+
+// The block list's prefilter after many unblocks: the daemon's tick clears the removed
+// entries' bits (the fill falls) and a block still in force keeps dropping.
+TEST_F(DaemonTest, ManyUnblocksGetTheFilterTidiedAndRemainingBlocksStillDrop) {
+  auto fill = [&] {
+    const std::string m = scrape_metrics(lab_.ns_b);
+    const std::string key = "floodgate_list_filter_fill{list=\"block\"} ";
+    const size_t at = m.find(key);
+    return at == std::string::npos ? -1.0 : std::stod(m.substr(at + key.size()));
+  };
+  const std::string hosts = daemon_->dir() + "/hosts.txt";
+  {
+    std::ofstream f(hosts);
+    for (uint32_t i = 0; i < 5000; i++)
+      f << "10.7." << ((i >> 8) & 255) << "." << (i & 255) << "\n";
+  }
+  ctl_ok("protect on");
+  ctl_ok("block --file " + hosts + " --ttl 1h");
+  ctl_ok(std::string("block ") + NetnsLab::kAddrA);
+  const double full = fill();
+  ASSERT_GT(full, 0.0) << scrape_metrics(lab_.ns_b);
+  ctl_ok("unblock --file " + hosts);
+  // Tidied on a 5-second tick once 4096 entries went: wait for it, generously.
+  double now = full;
+  for (int i = 0; i < 300 && now >= full; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    now = fill();
+  }
+  EXPECT_LT(now, full / 10) << "the removed entries' bits were not cleared";
+  EXPECT_GT(now, 0.0) << "the block still in force has its bit";
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA), 0);
 }
 
 TEST_F(DaemonTest, MetricsShowDropsRulesModeAndAttachment) {
