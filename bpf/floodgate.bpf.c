@@ -28,6 +28,7 @@ int floodgate_xdp(struct xdp_md *ctx)
 	struct fg_src_state *src;
 	struct fg_addr src_key;
 	struct fg_cost cost;
+	int agg_spent = 0;
 	__u64 now;
 	int reason;
 
@@ -46,7 +47,16 @@ int floodgate_xdp(struct xdp_md *ctx)
 
 	cost = fg_packet_cost(&pkt);
 	if (cost.vec[0] >= 0) {
-		src = fg_src_lookup(&pkt, cfg, &src_key);
+		src = fg_src_find(&pkt, cfg, &src_key);
+		if (!src) {
+			/* A source never seen: the aggregate limit decides first, and state is
+			 * made only for what it lets through. A spoofed flood it caps then
+			 * creates no state, and cannot evict real clients' state (their
+			 * handshake marks) from the LRU. */
+			CHECK(fg_limit_aggregate(&pkt, &cost, cfg, NULL, now));
+			agg_spent = 1;
+			src = fg_src_create(&src_key);
+		}
 		if (src) {
 			reason = fg_limit_source(src, &cost, cfg, now);
 			if (reason != FG_NEXT) {
@@ -54,7 +64,8 @@ int floodgate_xdp(struct xdp_md *ctx)
 				goto out;
 			}
 		}
-		CHECK(fg_limit_aggregate(&pkt, &cost, cfg, src, now));
+		if (!agg_spent)
+			CHECK(fg_limit_aggregate(&pkt, &cost, cfg, src, now));
 	}
 	reason = FG_R_PASS;
 out:

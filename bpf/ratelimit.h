@@ -67,17 +67,20 @@ static __always_inline int fg_spend(__u64 *tat, const struct fg_bucket_cfg *cfgs
 	return FG_NEXT;
 }
 
-/* The source's state, created on first sight (the LRU evicts the quietest). */
+/* The source's state if it has any; `key` is set to the source's aggregated prefix. */
 static __always_inline struct fg_src_state *
-fg_src_lookup(const struct fg_pkt *pkt, const struct fg_config *cfg, struct fg_addr *key)
+fg_src_find(const struct fg_pkt *pkt, const struct fg_config *cfg, struct fg_addr *key)
 {
-	struct fg_src_state *st, fresh = {};
-
 	*key = pkt->src;
 	fg_mask_addr(key, pkt->is_v6 ? cfg->src_prefix_v6 : 96 + cfg->src_prefix_v4);
-	st = bpf_map_lookup_elem(&src_state, key);
-	if (st)
-		return st;
+	return bpf_map_lookup_elem(&src_state, key);
+}
+
+/* Fresh state for a source seen for the first time (the LRU evicts the quietest). */
+static __always_inline struct fg_src_state *fg_src_create(const struct fg_addr *key)
+{
+	struct fg_src_state fresh = {};
+
 	bpf_map_update_elem(&src_state, key, &fresh, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&src_state, key);
 }

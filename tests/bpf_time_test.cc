@@ -151,6 +151,33 @@ TEST_F(TimeTest, AggregateLimitCapsManySourcesToOneDestination) {
       << "an unprotected destination has no aggregate limit";
 }
 
+// A spoofed flood that the aggregate caps makes no per-source state: a million spoofed
+// addresses would otherwise fill the LRU and evict real clients' state, handshake marks
+// included, which is what lets them past the SYN aggregate during the flood.
+TEST_F(TimeTest, SourcesTheAggregateDropsGetNoStateAndVerifiedClientsKeepTheirs) {
+  cfg_.agg[FG_VEC_SYN] = bucket_config({1, 2});
+  cfg_.agg_on = 1;
+  cfg_.src[FG_VEC_SYN] = bucket_config({1000, 1000});
+  apply();
+  ASSERT_TRUE(dp_->add_protected(*parse_prefix("198.19.0.0/24"), 0).ok());
+  const auto syn = [](const std::string& src) {
+    return PB().ipv4(src, "198.19.0.9").tcp(40000, 80).bytes();
+  };
+  ASSERT_EQ(run(syn("198.18.50.1")), XDP_PASS);  // a client: one of the two tokens
+  ASSERT_EQ(run(PB().ipv4("198.18.50.1", "198.19.0.9").tcp(40000, 80, PB::kAck).bytes()),
+            XDP_PASS);  // its handshake completes
+  int passed = 0, with_state = 0;
+  for (int i = 0; i < 500; i++) {
+    const std::string src = "100.64." + std::to_string(i / 250) + "." + std::to_string(i % 250);
+    passed += run(syn(src)) == XDP_PASS;
+    with_state += dp_->source_state(parse_prefix(src)->addr).has_value();
+  }
+  EXPECT_EQ(passed, 1) << "the aggregate's last token";
+  EXPECT_EQ(with_state, 1) << "only the source the aggregate let through has state";
+  EXPECT_EQ(count(FG_R_AGG_SYN), 499u);
+  EXPECT_EQ(passed_of(3, syn("198.18.50.1")), 3) << "the verified client still gets through";
+}
+
 // SYN authentication by handshake: a source that sent a SYN and then an ACK skips the
 // aggregate SYN limit; one that only sends SYNs (a spoofed address) does not.
 TEST_F(TimeTest, SourcesThatCompleteHandshakesSkipTheSynAggregate) {
