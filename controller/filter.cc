@@ -44,20 +44,16 @@ Result<ListFilter> ListFilter::map(int fd, uint32_t allow_shift, uint32_t block_
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     // Both halves are empty and keys go in both; the active one is picked by rebuild.
     __atomic_store_n(&f.words_[0], header, __ATOMIC_RELEASE);
-    f.fresh_ = true;
   }
   return f;
 }
 
 ListFilter::ListFilter(ListFilter&& o) noexcept
-    : words_(std::exchange(o.words_, nullptr)),
-      bytes_(std::exchange(o.bytes_, 0)),
-      fresh_(o.fresh_) {}
+    : words_(std::exchange(o.words_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
 
 ListFilter& ListFilter::operator=(ListFilter&& o) noexcept {
   std::swap(words_, o.words_);
   std::swap(bytes_, o.bytes_);
-  fresh_ = o.fresh_;
   return *this;
 }
 
@@ -106,7 +102,6 @@ void ListFilter::rebuild_add(fg_list list, const fg_lpm_key& key) {
 void ListFilter::finish_rebuild() {
   if (!words_) return;
   __atomic_fetch_xor(&words_[0], 1ull, __ATOMIC_SEQ_CST);
-  fresh_ = false;
 }
 
 double ListFilter::fill(fg_list list) const {

@@ -20,14 +20,13 @@ class ListFilter {
   static uint32_t words_for(uint32_t allow_shift, uint32_t block_shift);
 
   // Maps the filter map `fd` (words_for() entries). If its header does not carry these
-  // shifts (a new map, or one from a build with other sizes), the map is cleared and the
-  // header written: then `fresh()` is true and the caller must rebuild().
+  // shifts (a new map), the map is cleared and the header written. Maps that already
+  // hold entries (adopted) need a rebuild before the program may trust the filter.
   static Result<ListFilter> map(int fd, uint32_t allow_shift, uint32_t block_shift);
   ListFilter() = default;
   ListFilter(ListFilter&& o) noexcept;
   ListFilter& operator=(ListFilter&& o) noexcept;
   ~ListFilter();
-  bool fresh() const { return fresh_; }
 
   // Sets `key`'s bit in both halves. Call after the entry went into the map.
   void add(fg_list list, const fg_lpm_key& key);
@@ -48,7 +47,6 @@ class ListFilter {
   uint32_t active() const;
   uint64_t* words_ = nullptr;
   size_t bytes_ = 0;
-  bool fresh_ = false;
 };
 
 }  // namespace floodgate
