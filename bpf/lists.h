@@ -17,7 +17,7 @@ static __noinline int fg_check_allow(const struct fg_addr *src, __u32 v6)
 
 	if (!pl || !pl->count)
 		return FG_NEXT;
-	f = fg_filter_open(FG_LIST_ALLOW);
+	f = fg_filter_open(FG_LIST_ALLOW, FG_FILTER_ACTIVE);
 #pragma unroll
 	for (__u32 i = 0; i < FG_MAX_PREFIX_LENS && i < pl->count; i++) {
 		struct fg_allow *a = fg_prefix_probe(&allow, &f, pl, i, src);
@@ -38,7 +38,7 @@ static __noinline int fg_check_block(const struct fg_addr *src, __u32 v6, __u64 
 
 	if (!pl || !pl->count)
 		return FG_NEXT;
-	f = fg_filter_open(FG_LIST_BLOCK);
+	f = fg_filter_open(FG_LIST_BLOCK, FG_FILTER_ACTIVE);
 #pragma unroll
 	for (__u32 i = 0; i < FG_MAX_PREFIX_LENS && i < pl->count; i++) {
 		struct fg_block *b = fg_prefix_probe(&block, &f, pl, i, src);

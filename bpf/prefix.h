@@ -24,14 +24,15 @@ static __always_inline const struct fg_prefix_lens *fg_lens(__u32 list, __u32 v6
 	return bpf_map_lookup_elem(&prefix_lens, &index);
 }
 
-/* Where the program looks up `list`'s filter: the first word of its active half, and
- * the log2 of its bits (0: no usable filter, probe every key). Read once per list. */
+/* Where the program looks up one half of `list`'s filter: its first word, and the log2
+ * of its bits (0: no usable filter, probe every key). */
 struct fg_filter_view {
 	__u32 base;
 	__u32 shift;
 };
+#define FG_FILTER_ACTIVE (-1) /* the half the header says is in use */
 
-static __always_inline struct fg_filter_view fg_filter_open(__u32 list)
+static __always_inline struct fg_filter_view fg_filter_open(__u32 list, int half)
 {
 	struct fg_filter_view v = {};
 	__u32 zero = 0, shift;
@@ -43,9 +44,20 @@ static __always_inline struct fg_filter_view fg_filter_open(__u32 list)
 	shift = FG_FILTER_SHIFT(h, list);
 	if (shift < FG_FILTER_MIN_SHIFT || shift > FG_FILTER_MAX_SHIFT)
 		return v;
-	v.base = fg_filter_word(h, list, h & 1, 0);
+	v.base = fg_filter_word(h, list, half == FG_FILTER_ACTIVE ? h & 1 : half, 0);
 	v.shift = shift;
 	return v;
+}
+
+/* The filter word holding `key`'s bit (its number in `bit`), or NULL. */
+static __always_inline __u64 *fg_filter_word_of(const struct fg_filter_view *f,
+						const struct fg_lpm_key *key, __u64 *bit)
+{
+	__u32 index;
+
+	*bit = fg_filter_bit(key, f->shift);
+	index = f->base + (__u32)(*bit >> 6);
+	return bpf_map_lookup_elem(&filter, &index);
 }
 
 /* False only when `key` is certainly not in the list: its filter bit is clear. */
@@ -53,33 +65,24 @@ static __always_inline int fg_filter_maybe(const struct fg_filter_view *f,
 					   const struct fg_lpm_key *key)
 {
 	__u64 bit, *word;
-	__u32 index;
 
 	if (!f->shift)
 		return 1;
-	bit = fg_filter_bit(key, f->shift);
-	index = f->base + (__u32)(bit >> 6);
-	word = bpf_map_lookup_elem(&filter, &index);
+	word = fg_filter_word_of(f, key, &bit);
 	return !word || (*word >> (bit & 63)) & 1;
 }
 
 /* Sets `key`'s bit in both halves of `list`'s filter, after the entry went into the map. */
 static __always_inline void fg_filter_add(__u32 list, const struct fg_lpm_key *key)
 {
-	__u32 zero = 0, shift, index;
-	__u64 *hdr = bpf_map_lookup_elem(&filter, &zero), h, bit, *word;
-
-	if (!hdr)
-		return;
-	h = *hdr;
-	shift = FG_FILTER_SHIFT(h, list);
-	if (shift < FG_FILTER_MIN_SHIFT || shift > FG_FILTER_MAX_SHIFT)
-		return;
-	bit = fg_filter_bit(key, shift);
 #pragma unroll
-	for (__u32 half = 0; half < 2; half++) {
-		index = fg_filter_word(h, list, half, bit);
-		word = bpf_map_lookup_elem(&filter, &index);
+	for (int half = 0; half < 2; half++) {
+		struct fg_filter_view f = fg_filter_open(list, half);
+		__u64 bit, *word;
+
+		if (!f.shift)
+			return;
+		word = fg_filter_word_of(&f, key, &bit);
 		if (word)
 			__sync_fetch_and_or(word, 1ULL << (bit & 63));
 	}

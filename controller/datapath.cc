@@ -12,6 +12,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "defaults.h"
 #include "floodgate_bpf.skel.h"
@@ -291,28 +292,39 @@ std::vector<BlockEntry> Datapath::auto_blocks() const {
   return read_blocks([](const fg_block& b) { return b.origin == FG_ORIGIN_REPUTATION; });
 }
 
-std::vector<BlockEntry> Datapath::read_blocks(bool (*keep)(const fg_block&)) const {
-  // Batched reads: a million entries take a few hundred syscalls, not two million.
+namespace {
+
+// Reads a prefix map (allow or block) whole, in batches: a million entries take a few
+// hundred syscalls, not two million. `take` gets each batch. Returns 0 once the map was
+// read to its end, else the errno that stopped it (what was taken is then incomplete).
+int read_prefix_map(int fd,
+                    const std::function<void(const fg_lpm_key*, const fg_block*, uint32_t)>& take) {
   constexpr uint32_t kChunk = 8192;
-  std::vector<BlockEntry> out;
   std::vector<fg_lpm_key> keys(kChunk);
-  std::vector<fg_block> values(kChunk);
-  const int fd = bpf_map__fd(skel_->maps.block);
+  std::vector<fg_block> values(kChunk);  // the larger of the lists' value types
+  static_assert(sizeof(fg_block) >= sizeof(fg_allow));
   uint32_t token = 0;
-  bool first = true;
-  for (;;) {
+  for (bool first = true;; first = false) {
     uint32_t count = kChunk;
     const int rc = bpf_map_lookup_batch(fd, first ? nullptr : &token, &token, keys.data(),
                                         values.data(), &count, nullptr);
     const int err = rc == 0 ? 0 : errno;
-    for (uint32_t i = 0; i < count; i++)
-      if (keep(values[i])) out.push_back({prefix_from_key(keys[i]), values[i]});
-    if (rc != 0) {
-      if (err != ENOENT) out.clear();  // a partial list would look like missing rules
-      break;
-    }
-    first = false;
+    take(keys.data(), values.data(), count);
+    if (rc != 0) return err == ENOENT ? 0 : err;
   }
+}
+
+}  // namespace
+
+std::vector<BlockEntry> Datapath::read_blocks(bool (*keep)(const fg_block&)) const {
+  std::vector<BlockEntry> out;
+  const int err = read_prefix_map(bpf_map__fd(skel_->maps.block),
+                                  [&](const fg_lpm_key* keys, const fg_block* values, uint32_t n) {
+                                    for (uint32_t i = 0; i < n; i++)
+                                      if (keep(values[i]))
+                                        out.push_back({prefix_from_key(keys[i]), values[i]});
+                                  });
+  if (err != 0) out.clear();  // a partial list would look like missing rules
   return out;
 }
 
@@ -329,26 +341,16 @@ Status Datapath::rebuild_filters() {
   std::lock_guard lock(rebuild_mu_);
   removed_ = 0;
   filter_.begin_rebuild();
-  constexpr uint32_t kChunk = 8192;
-  std::vector<fg_lpm_key> keys(kChunk);
-  std::vector<fg_block> values(kChunk);  // the larger of the two lists' value types
-  static_assert(sizeof(fg_block) >= sizeof(fg_allow));
   for (const fg_list list : {FG_LIST_ALLOW, FG_LIST_BLOCK}) {
-    const int fd = bpf_map__fd(list_map(list));
-    uint32_t token = 0;
-    for (bool first = true;; first = false) {
-      uint32_t count = kChunk;
-      const int rc = bpf_map_lookup_batch(fd, first ? nullptr : &token, &token, keys.data(),
-                                          values.data(), &count, nullptr);
-      const int err = rc == 0 ? 0 : errno;
-      for (uint32_t i = 0; i < count; i++) filter_.rebuild_add(list, keys[i]);
-      if (rc == 0) continue;
-      // The half being built is not in use: after an error it is not made the active one.
-      if (err != ENOENT)
-        return internal_error(std::string("reading the ") + kListNames[list] +
-                              " list to rebuild its filter: " + errno_text(err));
-      break;
-    }
+    const int err = read_prefix_map(bpf_map__fd(list_map(list)),
+                                    [&](const fg_lpm_key* keys, const fg_block*, uint32_t n) {
+                                      for (uint32_t i = 0; i < n; i++)
+                                        filter_.rebuild_add(list, keys[i]);
+                                    });
+    // The half being built is not in use: after an error it is not made the active one.
+    if (err != 0)
+      return internal_error(std::string("reading the ") + kListNames[list] +
+                            " list to rebuild its filter: " + errno_text(err));
   }
   filter_.finish_rebuild();
   last_rebuild_ns_ = monotonic_ns();

@@ -204,7 +204,7 @@ class Datapath : public DataPlane {
   ListFilter filter_;
   std::mutex rebuild_mu_;             // one filter rebuild at a time
   std::atomic<uint64_t> removed_{0};  // entries removed since the last rebuild
-  uint64_t last_rebuild_ns_ = 0;
+  std::atomic<uint64_t> last_rebuild_ns_{0};
   bool adopted_ = false;
 };
 
