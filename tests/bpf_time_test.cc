@@ -41,6 +41,22 @@ class TimeTest : public ::testing::Test {
     return passed;
   }
 
+  // An aggregate SYN limit of 1/s with `burst` on 198.19.0.0/24, per-source limits that
+  // never trip; syn()/ack() make the handshake's packets to 198.19.0.9.
+  void protect_with_syn_aggregate(uint64_t burst) {
+    cfg_.agg[FG_VEC_SYN] = bucket_config({1, burst});
+    cfg_.agg_on = 1;
+    cfg_.src[FG_VEC_SYN] = bucket_config({1000, 1000});
+    apply();
+    ASSERT_TRUE(dp_->add_protected(*parse_prefix("198.19.0.0/24"), 0).ok());
+  }
+  static std::vector<uint8_t> syn(const std::string& src) {
+    return PB().ipv4(src, "198.19.0.9").tcp(40000, 80).bytes();
+  }
+  static std::vector<uint8_t> ack(const std::string& src) {
+    return PB().ipv4(src, "198.19.0.9").tcp(40000, 80, PB::kAck).bytes();
+  }
+
   std::unique_ptr<Datapath> dp_;
   fg_config cfg_{};
 };
@@ -155,17 +171,9 @@ TEST_F(TimeTest, AggregateLimitCapsManySourcesToOneDestination) {
 // addresses would otherwise fill the LRU and evict real clients' state, handshake marks
 // included, which is what lets them past the SYN aggregate during the flood.
 TEST_F(TimeTest, SourcesTheAggregateDropsGetNoStateAndVerifiedClientsKeepTheirs) {
-  cfg_.agg[FG_VEC_SYN] = bucket_config({1, 2});
-  cfg_.agg_on = 1;
-  cfg_.src[FG_VEC_SYN] = bucket_config({1000, 1000});
-  apply();
-  ASSERT_TRUE(dp_->add_protected(*parse_prefix("198.19.0.0/24"), 0).ok());
-  const auto syn = [](const std::string& src) {
-    return PB().ipv4(src, "198.19.0.9").tcp(40000, 80).bytes();
-  };
+  ASSERT_NO_FATAL_FAILURE(protect_with_syn_aggregate(2));
   ASSERT_EQ(run(syn("198.18.50.1")), XDP_PASS);  // a client: one of the two tokens
-  ASSERT_EQ(run(PB().ipv4("198.18.50.1", "198.19.0.9").tcp(40000, 80, PB::kAck).bytes()),
-            XDP_PASS);  // its handshake completes
+  ASSERT_EQ(run(ack("198.18.50.1")), XDP_PASS);  // its handshake completes
   int passed = 0, with_state = 0;
   for (int i = 0; i < 500; i++) {
     const std::string src = "100.64." + std::to_string(i / 250) + "." + std::to_string(i % 250);
@@ -181,17 +189,7 @@ TEST_F(TimeTest, SourcesTheAggregateDropsGetNoStateAndVerifiedClientsKeepTheirs)
 // SYN authentication by handshake: a source that sent a SYN and then an ACK skips the
 // aggregate SYN limit; one that only sends SYNs (a spoofed address) does not.
 TEST_F(TimeTest, SourcesThatCompleteHandshakesSkipTheSynAggregate) {
-  cfg_.agg[FG_VEC_SYN] = bucket_config({1, 1});
-  cfg_.agg_on = 1;
-  cfg_.src[FG_VEC_SYN] = bucket_config({1000, 1000});
-  apply();
-  ASSERT_TRUE(dp_->add_protected(*parse_prefix("198.19.0.0/24"), 0).ok());
-  const auto syn = [](const std::string& src) {
-    return PB().ipv4(src, "198.19.0.9").tcp(40000, 80).bytes();
-  };
-  const auto ack = [](const std::string& src) {
-    return PB().ipv4(src, "198.19.0.9").tcp(40000, 80, PB::kAck).bytes();
-  };
+  ASSERT_NO_FATAL_FAILURE(protect_with_syn_aggregate(1));
   ASSERT_EQ(run(syn("198.18.8.1")), XDP_PASS);  // spends the aggregate's one token
   EXPECT_EQ(run(syn("198.18.8.2")), XDP_DROP);  // the aggregate is empty
   EXPECT_EQ(run(syn("198.18.8.1")), XDP_DROP) << "not verified yet";
