@@ -8,7 +8,7 @@
 
 /* Bumped whenever a map key/value or fg_config changes shape, so a daemon never adopts
  * pinned maps of another layout. */
-#define FG_LAYOUT_VERSION 5
+#define FG_LAYOUT_VERSION 6
 
 /* Why a packet got its verdict. One enum for BPF, daemon, API and metrics; the names
  * user space prints are in fg_reason_name() below. Reasons before FG_R_FIRST_DROP always

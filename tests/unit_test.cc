@@ -1,4 +1,5 @@
 // Pure logic: prefix parsing and printing, rate-limit conversion, defaults, names.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -88,6 +89,15 @@ TEST(PrefixLens, EncodesLengthsInUseLongestFirst) {
   EXPECT_EQ(e.len[0], 128);
   EXPECT_EQ(e.len[1], 120);
   EXPECT_EQ(e.len[2], 48);
+  // Each length's netmask, network order: /128 all ones, /120 (an IPv4 /24) and /48.
+  const uint32_t ones = 0xffffffffu;
+  for (int w = 0; w < 4; w++) EXPECT_EQ(e.mask[0][w], ones) << w;
+  EXPECT_EQ(e.mask[1][2], ones);
+  EXPECT_EQ(e.mask[1][3], htonl(0xffffff00u));
+  EXPECT_EQ(e.mask[2][0], ones);
+  EXPECT_EQ(e.mask[2][1], htonl(0xffff0000u));
+  EXPECT_EQ(e.mask[2][2], 0u);
+  EXPECT_EQ(e.mask[2][3], 0u);
   EXPECT_FALSE(l.remove(128));
   EXPECT_EQ(l.encode().count, 3) << "one /128 entry is left";
   EXPECT_TRUE(l.remove(128));
