@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <xdp/libxdp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -81,12 +82,18 @@ Result<std::unique_ptr<Datapath>> Datapath::load(const MapSizes& sizes,
       bpf_map__set_pin_path(m, (pin_dir + "/" + bpf_map__name(m)).c_str());
     }
   }
+  // What to do about pins this build cannot adopt.
+  const std::string change_over =
+      "; to change over without a gap, remove only the pins (rm -r " + pin_dir +
+      "): the attached program keeps filtering until this daemon starts and swaps in its "
+      "own, with every rule from its store (`floodgated --unload` works too, but filtering "
+      "stops until the next start)";
   if (int err = floodgate_bpf__load(skel); err != 0) {
     floodgate_bpf__destroy(skel);
     if (adopted)
       return failed_precondition(
-          "the maps pinned in " + pin_dir + " do not fit this build (other sizes or layout: " +
-          errno_text(err) + "); run `floodgated --unload` to remove them, then start again");
+          "the maps pinned in " + pin_dir +
+          " do not fit this build (other sizes or layout: " + errno_text(err) + ")" + change_over);
     return failed_precondition("loading the XDP program failed (" + errno_text(err) +
                                "); run as root on a kernel with BPF, or see the libbpf log above");
   }
@@ -97,15 +104,14 @@ Result<std::unique_ptr<Datapath>> Datapath::load(const MapSizes& sizes,
   dp->filter_ = std::move(*filter);
   dp->last_rebuild_ns_ = monotonic_ns();
   if (adopted) {
-    // The adopted maps may hold entries whose bits are stale or missing (a filter map
-    // new to this build): the filter is rebuilt from them before anything else.
-    if (auto s = dp->rebuild_filters(); !s) return s.error();
     const fg_config cfg = dp->config();
     if (cfg.layout_version != FG_LAYOUT_VERSION)
       return failed_precondition("the maps pinned in " + pin_dir + " have layout version " +
                                  std::to_string(cfg.layout_version) + ", this build needs " +
-                                 std::to_string(FG_LAYOUT_VERSION) +
-                                 "; run `floodgated --unload` to remove them, then start again");
+                                 std::to_string(FG_LAYOUT_VERSION) + change_over);
+    // The adopted maps may hold entries whose bits are stale or missing (a filter map
+    // new to this build): the filter is rebuilt from them before the program relies on it.
+    if (auto s = dp->rebuild_filters(); !s) return s.error();
     if (auto s = dp->rebuild_lens(); !s) return s.error();
     if (auto s = dp->set_config(cfg); !s) return s.error();
     return dp;
@@ -471,11 +477,13 @@ std::vector<Datapath::MapMemory> Datapath::map_memory() const {
 
 namespace {
 
-// The id and tag of the program attached at ifindex outside any dispatcher, if any.
+// The program attached at ifindex outside any dispatcher, if any: its id, name, tag and
+// the ids of the maps it uses.
 struct AttachedProg {
   uint32_t id = 0;
   std::string name;
   std::array<uint8_t, 8> tag{};
+  std::vector<uint32_t> map_ids;
 };
 
 std::optional<AttachedProg> attached_prog(int ifindex) {
@@ -490,9 +498,21 @@ std::optional<AttachedProg> attached_prog(int ifindex) {
   if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
     out.name = info.name;
     std::memcpy(out.tag.data(), info.tag, out.tag.size());
+    out.map_ids.resize(info.nr_map_ids);
+    bpf_prog_info again{};
+    again.nr_map_ids = info.nr_map_ids;
+    again.map_ids = reinterpret_cast<uint64_t>(out.map_ids.data());
+    len = sizeof(again);
+    if (bpf_obj_get_info_by_fd(fd, &again, &len) != 0) out.map_ids.clear();
   }
   close(fd);
   return out;
+}
+
+uint32_t map_id(int map_fd) {
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  return bpf_obj_get_info_by_fd(map_fd, &info, &len) == 0 ? info.id : 0;
 }
 
 constexpr const char* kProgName = "floodgate_xdp";  // bpf_prog_info.name of ours
@@ -513,15 +533,20 @@ Result<std::unique_ptr<Attachment>> Datapath::attach(int ifindex, AttachMode mod
   uint32_t len = sizeof(mine);
   bpf_obj_get_info_by_fd(prog_fd(), &mine, &len);
   const std::optional<AttachedProg> existing = attached_prog(ifindex);
-  // A restarted daemon finds its own program (same tag) attached: keep it, so there is
-  // not one packet without protection. Its maps are the pinned ones we just adopted.
+  // A restarted daemon finds its own program (same tag) attached, reading the maps it
+  // just adopted: keep it, so there is not one packet without protection. The same code
+  // on other maps (pins removed while it stayed attached) would ignore every rule from
+  // now on: it is swapped like an older build.
+  const uint32_t our_config = map_id(bpf_map__fd(skel_->maps.config));
   if (existing && existing->name == mine.name &&
-      std::memcmp(existing->tag.data(), mine.tag, existing->tag.size()) == 0) {
+      std::memcmp(existing->tag.data(), mine.tag, existing->tag.size()) == 0 &&
+      std::find(existing->map_ids.begin(), existing->map_ids.end(), our_config) !=
+          existing->map_ids.end()) {
     xdp_program* prog = xdp_program__from_id(existing->id);
     if (!libxdp_get_error(prog))
       return std::make_unique<Attachment>(prog, ifindex, mode, false, true);
   }
-  // An older Floodgate: swap atomically to this build's program.
+  // An older Floodgate, or one on other maps: swap atomically to this program.
   if (existing && existing->name == mine.name) {
     const int old_fd = bpf_prog_get_fd_by_id(existing->id);
     LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_fd);

@@ -544,6 +544,24 @@ TEST_F(DaemonTest, AfterARebootTheStorePutsEveryRuleBack) {
   EXPECT_NE(ctl_ok("status").find("mode:       enforce"), std::string::npos);
 }
 
+// The pins are gone but the program is still attached (someone removed the pin
+// directory, or bpffs was mounted again): a restarted daemon must not adopt that program,
+// whose maps it no longer has (every later command would be ignored). It swaps in its
+// own, on maps that the store refilled, without a gap.
+TEST_F(DaemonTest, AProgramWhoseMapsAreNoLongerPinnedIsReplacedNotAdopted) {
+  ctl_ok("protect on");
+  ctl_ok(std::string("block ") + NetnsLab::kAddrA + " --ttl 1h");
+  daemon_->kill_daemon(SIGTERM);
+  daemon_->remove_pins();
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA), 0) << "the program still filters";
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  EXPECT_EQ(daemon_->log().find("adopted from the previous run"), std::string::npos)
+      << daemon_->log();
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA), 0) << "the block is back";
+  ctl_ok(std::string("unblock ") + NetnsLab::kAddrA);
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA), kCount) << "the unblock took effect";
+}
+
 // The block list's prefilter after many unblocks: the daemon's tick clears the removed
 // entries' bits (the fill falls) and a block still in force keeps dropping.
 TEST_F(DaemonTest, ManyUnblocksGetTheFilterTidiedAndRemainingBlocksStillDrop) {

@@ -134,6 +134,12 @@ class DaemonLab {
               " --unload >/dev/null 2>&1");
   }
 
+  // Removes the pinned maps only: the attached program keeps running on its own maps.
+  void remove_pins() const {
+    std::error_code ec;
+    std::filesystem::remove_all(pin_dir_, ec);
+  }
+
   void kill_daemon(int sig) {
     if (pid_ <= 0) return;
     kill(pid_, sig);
