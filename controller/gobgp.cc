@@ -263,11 +263,16 @@ Status GobgpClient::start(uint32_t asn, const std::string& router_id, int32_t li
   return status_of((*stub_)->StartBgp(context().get(), req, &resp), "StartBgp");
 }
 
-Status GobgpClient::add_peer(const std::string& address, uint32_t peer_asn, bool flowspec) {
+Status GobgpClient::add_peer(const std::string& address, uint32_t peer_asn, bool flowspec,
+                             bool passive) {
   apipb::AddPeerRequest req;
   auto* peer = req.mutable_peer();
   peer->mutable_conf()->set_neighbor_address(address);
   peer->mutable_conf()->set_peer_asn(peer_asn);
+  // GoBGP's default is 120 s: a session to the scrubbing provider that dropped could
+  // stay down for two minutes of an attack before the next try.
+  peer->mutable_timers()->mutable_config()->set_connect_retry(kConnectRetrySeconds);
+  peer->mutable_transport()->set_passive_mode(passive);
   for (const bool v6 : {false, true})
     for (const bool fs : {false, true}) {
       if (fs && !flowspec) continue;

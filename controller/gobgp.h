@@ -60,8 +60,12 @@ class GobgpClient {
 
   // The speaker's own identity; listen_port -1 = do not accept connections.
   Status start(uint32_t asn, const std::string& router_id, int32_t listen_port = 179);
-  // A neighbour with IPv4 and IPv6 unicast (and FlowSpec when asked).
-  Status add_peer(const std::string& address, uint32_t peer_asn, bool flowspec = false);
+  // A neighbour with IPv4 and IPv6 unicast (and FlowSpec when asked), tried again every
+  // kConnectRetrySeconds while it is down. `passive`: wait for it to connect (a test's
+  // provider, so that the two sides never connect at once and collide).
+  static constexpr uint64_t kConnectRetrySeconds = 10;
+  Status add_peer(const std::string& address, uint32_t peer_asn, bool flowspec = false,
+                  bool passive = false);
   Result<BgpSessionState> session_state(const std::string& address);
 
   Status announce(const BgpRoute& r);

@@ -37,7 +37,7 @@ class BgpTest : public ::testing::Test {
     ASSERT_TRUE(ours_->start(65001, NetnsLab::kAddrB).ok());
     ASSERT_TRUE(provider_->start(65000, NetnsLab::kAddrA).ok());
     ASSERT_TRUE(ours_->add_peer(NetnsLab::kAddrA, 65000, true).ok());
-    ASSERT_TRUE(provider_->add_peer(NetnsLab::kAddrB, 65001, true).ok());
+    ASSERT_TRUE(provider_->add_peer(NetnsLab::kAddrB, 65001, true, /*passive=*/true).ok());
     const bool up = eventually(
         [&] {
           auto s = ours_->session_state(NetnsLab::kAddrA);

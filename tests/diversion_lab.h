@@ -33,7 +33,7 @@ class DiversionLab {
     });
     provider = std::make_unique<GobgpClient>(channel_in(lab_.ns_a, kApiPort));
     if (!provider->start(65000, NetnsLab::kAddrA).ok() ||
-        !provider->add_peer(NetnsLab::kAddrB, 65001, true).ok())
+        !provider->add_peer(NetnsLab::kAddrB, 65001, true, /*passive=*/true).ok())
       return;
     if (connect_mode) {
       in_netns(lab_.ns_b, [&] {
