@@ -73,11 +73,17 @@ uint64_t* ListFilter::word(fg_list list, uint32_t half, uint64_t bit) const {
   return &words_[fg_filter_word(__atomic_load_n(&words_[0], __ATOMIC_ACQUIRE), list, half, bit)];
 }
 
+ListFilter::Slot ListFilter::slot(fg_list list, uint32_t half, const fg_lpm_key& key) const {
+  const uint64_t bit = fg_filter_bit(&key, shift(list));
+  return {word(list, half, bit), 1ull << (bit & 63)};
+}
+
 void ListFilter::add(fg_list list, const fg_lpm_key& key) {
   if (!words_ || list == FG_LIST_PROTECTED) return;
-  const uint64_t bit = fg_filter_bit(&key, shift(list));
-  for (uint32_t half = 0; half < 2; half++)
-    __atomic_fetch_or(word(list, half, bit), 1ull << (bit & 63), __ATOMIC_SEQ_CST);
+  for (uint32_t half = 0; half < 2; half++) {
+    const Slot s = slot(list, half, key);
+    __atomic_fetch_or(s.word, s.mask, __ATOMIC_SEQ_CST);
+  }
 }
 
 void ListFilter::begin_rebuild() {
@@ -85,8 +91,7 @@ void ListFilter::begin_rebuild() {
   const uint32_t inactive = active() ^ 1;
   for (const fg_list list : {FG_LIST_ALLOW, FG_LIST_BLOCK}) {
     uint64_t* w = word(list, inactive, 0);
-    const uint32_t n = (1u << shift(list)) >> 6;
-    for (uint32_t i = 0; i < n; i++) __atomic_store_n(&w[i], 0, __ATOMIC_RELAXED);
+    for (uint32_t i = 0; i < half_words(list); i++) __atomic_store_n(&w[i], 0, __ATOMIC_RELAXED);
   }
   // The maps are read only after the clear: a key inserted after the read passed it sets
   // its bit after the clear.
@@ -95,8 +100,8 @@ void ListFilter::begin_rebuild() {
 
 void ListFilter::rebuild_add(fg_list list, const fg_lpm_key& key) {
   if (!words_ || list == FG_LIST_PROTECTED) return;
-  const uint64_t bit = fg_filter_bit(&key, shift(list));
-  __atomic_fetch_or(word(list, active() ^ 1, bit), 1ull << (bit & 63), __ATOMIC_RELAXED);
+  const Slot s = slot(list, active() ^ 1, key);
+  __atomic_fetch_or(s.word, s.mask, __ATOMIC_RELAXED);
 }
 
 void ListFilter::finish_rebuild() {
@@ -107,7 +112,7 @@ void ListFilter::finish_rebuild() {
 double ListFilter::fill(fg_list list) const {
   if (!words_ || list == FG_LIST_PROTECTED) return 1.0;
   const uint64_t* w = word(list, active(), 0);
-  const uint32_t n = (1u << shift(list)) >> 6;
+  const uint32_t n = half_words(list);
   uint64_t set = 0;
   for (uint32_t i = 0; i < n; i++) set += std::popcount(__atomic_load_n(&w[i], __ATOMIC_RELAXED));
   return static_cast<double>(set) / (static_cast<double>(n) * 64);
@@ -115,8 +120,8 @@ double ListFilter::fill(fg_list list) const {
 
 bool ListFilter::maybe(fg_list list, const fg_lpm_key& key) const {
   if (!words_ || list == FG_LIST_PROTECTED) return true;
-  const uint64_t bit = fg_filter_bit(&key, shift(list));
-  return (__atomic_load_n(word(list, active(), bit), __ATOMIC_RELAXED) >> (bit & 63)) & 1;
+  const Slot s = slot(list, active(), key);
+  return (__atomic_load_n(s.word, __ATOMIC_RELAXED) & s.mask) != 0;
 }
 
 }  // namespace floodgate

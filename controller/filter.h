@@ -43,6 +43,13 @@ class ListFilter {
 
  private:
   uint64_t* word(fg_list list, uint32_t half, uint64_t bit) const;
+  // The word of `half` that holds `key`'s bit, and that bit as a mask.
+  struct Slot {
+    uint64_t* word;
+    uint64_t mask;
+  };
+  Slot slot(fg_list list, uint32_t half, const fg_lpm_key& key) const;
+  uint32_t half_words(fg_list list) const { return (1u << shift(list)) >> 6; }
   uint32_t shift(fg_list list) const;
   uint32_t active() const;
   uint64_t* words_ = nullptr;

@@ -18,14 +18,21 @@ bool is_mapped_v4(const fg_addr& a) {
 
 // Clears the bits after `mapped_len` (a length in the 128-bit mapped space).
 fg_addr masked(fg_addr a, unsigned mapped_len) {
-  for (unsigned i = 0; i < 4; i++) {
-    unsigned bits = mapped_len > 32 * i ? mapped_len - 32 * i : 0;
-    if (bits < 32) a.w[i] &= htonl(bits == 0 ? 0 : ~0u << (32 - bits));
-  }
+  const fg_addr m = netmask(mapped_len);
+  for (unsigned i = 0; i < 4; i++) a.w[i] &= m.w[i];
   return a;
 }
 
 }  // namespace
+
+fg_addr netmask(unsigned mapped_len) {
+  fg_addr m{};
+  for (unsigned i = 0; i < 4; i++) {
+    const unsigned bits = mapped_len > 32 * i ? std::min(mapped_len - 32 * i, 32u) : 0;
+    m.w[i] = htonl(bits == 0 ? 0 : ~0u << (32 - bits));
+  }
+  return m;
+}
 
 std::string Prefix::str() const {
   char buf[INET6_ADDRSTRLEN];

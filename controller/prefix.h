@@ -47,6 +47,9 @@ Result<std::vector<Prefix>> parse_prefixes(const std::vector<std::string>& texts
 // True when `outer` covers all of `inner` (same family, shorter or equal length).
 bool contains(const Prefix& outer, const Prefix& inner);
 
+// The netmask of a length in the 128-bit mapped space (IPv4 /n is 96 + n), network order.
+fg_addr netmask(unsigned mapped_len);
+
 // The prefix an fg_lpm_key (or a host fg_addr) stands for.
 Prefix prefix_from_key(const fg_lpm_key& key);
 

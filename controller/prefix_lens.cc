@@ -1,9 +1,10 @@
 // Counting entries per prefix length and encoding the lengths in use for the program.
 #include "prefix_lens.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
+#include <iterator>
+
+#include "prefix.h"
 
 namespace floodgate {
 
@@ -49,10 +50,8 @@ fg_prefix_lens PrefixLens::encode() const {
   for (int len = 128; len >= 0 && out.count < FG_MAX_PREFIX_LENS; len--)
     if (in_use(static_cast<unsigned>(len))) {
       out.len[out.count] = static_cast<uint8_t>(len);
-      for (int w = 0; w < 4; w++) {
-        const int bits = std::clamp(len - 32 * w, 0, 32);
-        out.mask[out.count][w] = htonl(bits ? ~0u << (32 - bits) : 0u);
-      }
+      const fg_addr m = netmask(static_cast<unsigned>(len));
+      std::copy(std::begin(m.w), std::end(m.w), out.mask[out.count]);
       out.count++;
     }
   return out;
