@@ -37,8 +37,10 @@ int floodgate_xdp(struct xdp_md *ctx)
 
 	CHECK(fg_parse(ctx, &pkt));
 	now = bpf_ktime_get_coarse_ns(); /* one jiffy of resolution, a tenth of the cost */
-	CHECK(fg_check_allow(&pkt.src, pkt.is_v6));
-	CHECK(fg_check_block(&pkt.src, pkt.is_v6, now));
+	if (fg_list_in_use(FG_LIST_ALLOW, pkt.is_v6))
+		CHECK(fg_check_allow(&pkt.src, pkt.is_v6));
+	if (fg_list_in_use(FG_LIST_BLOCK, pkt.is_v6))
+		CHECK(fg_check_block(&pkt.src, pkt.is_v6, now));
 	CHECK(fg_check_policy(&pkt, cfg));
 	CHECK(fg_check_reflection(&pkt, cfg));
 	CHECK(fg_check_fragments(&pkt, cfg));

@@ -10,6 +10,14 @@
  * return values instead of every combination of loop exits across the three lists,
  * which otherwise exceeds its 1M-instruction budget. */
 
+/* Whether `list` has entries of the family: an empty list's subprogram is not called. */
+static __always_inline int fg_list_in_use(__u32 list, __u32 v6)
+{
+	const struct fg_prefix_lens *pl = fg_lens(list, v6);
+
+	return pl && pl->count;
+}
+
 static __noinline int fg_check_allow(const struct fg_addr *src, __u32 v6)
 {
 	const struct fg_prefix_lens *pl = fg_lens(FG_LIST_ALLOW, v6);

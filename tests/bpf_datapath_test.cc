@@ -350,6 +350,30 @@ TEST_P(DatapathTest, ListsChangeAtRunTimeWithoutReload) {
   EXPECT_EQ(dp_->find_block(*parse_prefix("198.18.66.1"))->hits, 1u);
 }
 
+// The program skips an empty list without calling its lookup; each list must still work
+// when the other one of its family is empty. (Reputation keeps a length in the block
+// lists, so it is off here.)
+TEST_P(DatapathTest, EachListWorksWhileTheOtherIsEmpty) {
+  fg_config cfg = dp_->config();
+  cfg.rep_threshold = 0;
+  ASSERT_TRUE(dp_->set_config(cfg).ok());
+  for (const BlockEntry& e : dp_->blocks())
+    EXPECT_TRUE(!e.prefix.v4 || dp_->remove_block(e.prefix).ok());
+  for (const Prefix& p : dp_->allows()) EXPECT_TRUE(p.v4 || dp_->remove_allow(p).ok());
+  const int drop = GetParam() == FG_MODE_ENFORCE ? XDP_DROP : XDP_PASS;
+  // IPv4: allow entries only. An allowed source passes a port the policy denies.
+  const auto allowed = PB().ipv4("198.18.55.9", kDst).tcp(1, 23).bytes();
+  const Counters before = dp_->counters();
+  EXPECT_EQ(run_xdp(dp_->prog_fd(), allowed), XDP_PASS);
+  EXPECT_EQ(dp_->counters()[FG_R_PASS_ALLOW].pass_packets - before[FG_R_PASS_ALLOW].pass_packets,
+            1u);
+  EXPECT_EQ(run_xdp(dp_->prog_fd(), PB().ipv4("198.18.56.9", kDst).tcp(1, 23).bytes()), drop);
+  // IPv6: block entries only.
+  EXPECT_EQ(run_xdp(dp_->prog_fd(), PB().ipv6("2001:db8:66::1", kDst6).udp(1, 9).bytes()), drop);
+  EXPECT_EQ(run_xdp(dp_->prog_fd(), PB().ipv6("2001:db8:66::2", kDst6).udp(1, 9).bytes()),
+            XDP_PASS);
+}
+
 TEST_P(DatapathTest, PrefixLengthsBeyondTheLimitAreRefusedWithAUsableMessage) {
   // The fixture's IPv6 block list uses /128 and /48, and reputation adds /64: three
   // lengths. (IPv4 lengths are counted apart and do not take IPv6 room.)
