@@ -82,13 +82,19 @@ struct Lane {
 int main(int argc, char** argv) {
   uint32_t repeat = 1'000'000;
   int rounds = 5;
+  uint32_t xdp_filter_id = 0;  // scripts/bench-datapath loads xdp-filter and passes its id
   for (int i = 1; i < argc; i++) {
     if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc)
       repeat = std::stoul(argv[++i]);
     else if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc)
       rounds = std::stoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--xdp-filter-prog") && i + 1 < argc)
+      xdp_filter_id = std::stoul(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: %s [--repeat N (default 1000000)] [--rounds N (default 5)]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--repeat N (default 1000000)] [--rounds N (default 5)]\n"
+                   "          [--xdp-filter-prog ID (xdp-filter's program, 10.0.200.7 in its "
+                   "deny list)]\n",
                    argv[0]);
       return 2;
     }
@@ -174,6 +180,15 @@ int main(int argc, char** argv) {
       {"block-list drop (prefix, 1k /24s)", dp.prog_fd(), blocked_lpm, XDP_DROP, {}},
       {"rate-limit drop (SYN bucket empty)", limited.prog_fd(), syn, XDP_DROP, {}},
   };
+  if (xdp_filter_id) {
+    const int fd = bpf_prog_get_fd_by_id(xdp_filter_id);
+    if (fd < 0) {
+      std::fprintf(stderr, "no program with id %u (xdp-filter's)\n", xdp_filter_id);
+      return 1;
+    }
+    // The same frame as the exact block-list lane, its source in xdp-filter's deny list.
+    lanes.push_back({"xdp-filter drop (1 entry, same frame)", fd, blocked, XDP_DROP, {}});
+  }
   // Rounds interleave the lanes so that machine noise hits them alike.
   for (int r = 0; r < rounds; r++) {
     for (Lane& l : lanes) {
