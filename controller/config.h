@@ -105,7 +105,7 @@ struct DaemonConfig {
   bool auto_open = true;  // the detector opens an incident (else it only reports)
   std::string evidence_dir = "/var/lib/floodgate/evidence";
   uint32_t evidence_sample_every = 16;  // while open, sample 1 in N passed packets too
-  uint32_t evidence_max_mb = 256;       // per incident's pcap; later samples are counted only
+  uint32_t evidence_max_mb = 256;       // per incident's pcap; thinned past half (PcapWriter)
   std::string hook_command;             // run per notification, JSON on stdin
   uint32_t notify_retries = 3;
   std::string affected_service;  // for the external report form

@@ -38,8 +38,12 @@ Status PcapWriter::open(const std::string& path, uint64_t max_bytes) {
     return failed_precondition("cannot write " + path + ": " + err +
                                " (check incidents.evidence_dir)");
   }
-  packets_ = skipped_ = 0;
+  packets_ = skipped_ = in_second_ = 0;
+  second_ = -1;
+  full_ = false;
   max_bytes_ = max_bytes;
+  thin_per_s_ = std::max<uint64_t>(
+      1, max_bytes / 2 / (kRecordHeaderBytes + FG_SAMPLE_BYTES) / kSpreadSeconds);
   pcap_dump_flush(dumper_);
   bytes_ = std::filesystem::file_size(path, ec);
   if (ec) bytes_ = kFileHeaderBytes;
@@ -56,10 +60,23 @@ void PcapWriter::write(const fg_sample& s) {
   h.caplen = std::min<uint32_t>(s.cap_len, FG_SAMPLE_BYTES);
   h.len = std::max(s.pkt_len, h.caplen);
   const uint64_t size = kRecordHeaderBytes + h.caplen;
-  if (bytes_ + size > max_bytes_) {
+  if (bytes_ >= max_bytes_ / 2) {
+    const auto second = static_cast<int64_t>(s.ts_ns / 1'000'000'000);
+    if (second != second_) {
+      second_ = second;
+      in_second_ = 0;
+    }
+    if (in_second_ >= thin_per_s_) {
+      skipped_++;
+      return;
+    }
+  }
+  full_ = bytes_ + size > max_bytes_;
+  if (full_) {
     skipped_++;
     return;
   }
+  in_second_++;
   bytes_ += size;
   pcap_dump(reinterpret_cast<u_char*>(dumper_), &h, s.data);
   if (++packets_ % 64 == 0) pcap_dump_flush(dumper_);
@@ -71,6 +88,21 @@ void PcapWriter::close() {
   if (pcap_) pcap_close(pcap_);
   dumper_ = nullptr;
   pcap_ = nullptr;
+}
+
+bool PcapWriter::thinning() const {
+  std::lock_guard lock(mu_);
+  return max_bytes_ && bytes_ >= max_bytes_ / 2;
+}
+
+bool PcapWriter::full() const {
+  std::lock_guard lock(mu_);
+  return full_;
+}
+
+uint64_t PcapWriter::thin_per_second() const {
+  std::lock_guard lock(mu_);
+  return thin_per_s_;
 }
 
 uint64_t PcapWriter::skipped() const {

@@ -341,12 +341,23 @@ void Incidents::tick(int64_t now_unix, const std::vector<std::pair<std::string, 
   }
   o.data["evidence"]["packets"] = pcap_.packets();
   if (const uint64_t skipped = pcap_.skipped()) {
-    if (!o.data["evidence"].contains("skipped"))
+    json& ev = o.data["evidence"];
+    if (!ev.contains("skipped"))
+      timeline(o.id, "floodgate", "evidence",
+               "the pcap holds half of incidents.evidence_max_mb (" +
+                   std::to_string(cfg_.evidence_max_mb) + " MB): from now on at most " +
+                   std::to_string(pcap_.thin_per_second()) +
+                   " samples a second are written, so that the rest lasts through a day of "
+                   "flood; the others are counted");
+    if (pcap_.full() && !ev.value("full", false)) {
+      ev["full"] = true;
       timeline(o.id, "floodgate", "evidence",
                "the pcap reached incidents.evidence_max_mb (" +
                    std::to_string(cfg_.evidence_max_mb) +
                    " MB); later samples are counted, not written");
-    o.data["evidence"]["skipped"] = skipped;
+    }
+    ev["skipped"] = skipped;
+    ev["thinned_per_second"] = pcap_.thin_per_second();
   }
   if (o.data["evidence"]["packets"].get<uint64_t>() > 0)
     auto_check("A3.evidence", "sampled packets in " + o.data["evidence"].value("pcap", ""));
