@@ -9,8 +9,9 @@
 #include <map>
 #include <set>
 #include <sstream>
-#include <unordered_map>
-#include <unordered_set>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 
 namespace floodgate {
 namespace {
@@ -159,7 +160,7 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
   // Store -> maps: re-add what is missing in one batch; what is there stays as it is,
   // hit counters included (the map is read once: a million lookups took seconds).
   const std::vector<BlockEntry> in_map = dp_.blocks();
-  std::unordered_set<Prefix, PrefixHash> present;
+  absl::flat_hash_set<Prefix, PrefixHash> present;
   present.reserve(in_map.size());
   for (const BlockEntry& e : in_map) present.insert(e.prefix);
   std::vector<std::pair<Prefix, fg_block>> missing;
@@ -198,7 +199,7 @@ Result<std::vector<Prefix>> Engine::parse_all(const std::vector<std::string>& te
   if (!parsed.ok()) return parsed.error();
   std::vector<Prefix> out;
   out.reserve(parsed->size());
-  std::unordered_set<Prefix, PrefixHash> seen;
+  absl::flat_hash_set<Prefix, PrefixHash> seen;
   seen.reserve(parsed->size());
   for (const Prefix& p : *parsed)
     if (seen.insert(p).second) out.push_back(p);
@@ -338,7 +339,7 @@ Result<std::vector<Prefix>> Engine::remove_rules(RuleKind kind,
   for (const Prefix& p : *parsed)  // an unrecorded auto-block can be lifted too
     if (!rules_.count(rule_key(kind, p)) && !(block && dp_.find_block(p))) missing.push_back(p);
   if (ignore_missing && !missing.empty()) {
-    const std::unordered_set<Prefix, PrefixHash> gone(missing.begin(), missing.end());
+    const absl::flat_hash_set<Prefix, PrefixHash> gone(missing.begin(), missing.end());
     std::erase_if(*parsed, [&](const Prefix& p) { return gone.count(p) > 0; });
     if (missing_out) *missing_out = missing;
     if (parsed->empty()) {
@@ -566,7 +567,7 @@ Result<PolicyView> Engine::set_reflection(std::optional<bool> on, const std::vec
 std::vector<RuleView> Engine::rules(std::optional<RuleKind> kind) const {
   // Hit counters from one batched read of the map, before taking the lock: a lookup per
   // rule held every other command for seconds with a million blocks.
-  std::unordered_map<Prefix, uint64_t, PrefixHash> hits;
+  absl::flat_hash_map<Prefix, uint64_t, PrefixHash> hits;
   if (kind != RuleKind::kAllow)
     for (const BlockEntry& e : dp_.blocks()) hits.emplace(e.prefix, e.value.hits);
   std::lock_guard lock(mu_);

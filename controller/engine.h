@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "bucket.h"
 #include "config.h"
 #include "datapath.h"
@@ -175,7 +176,8 @@ class Engine {
   EventBus* events_;
   mutable std::mutex mu_;  // one writer at a time over store + maps
   // Mirror of the store's rules, by rule_key(): kind, then address, then length.
-  std::map<RuleKey, RuleRecord, RuleKeyLess> rules_;
+  // A B-tree: a 100k batch went into std::map's red-black tree at ~270 ns a rule.
+  absl::btree_map<RuleKey, RuleRecord, RuleKeyLess> rules_;
   // Keys of the rules that expire, by expiry second: tick() finds what is due without a
   // walk over a million rules every second, and a 100k batch costs 100k push_backs, not
   // 100k tree inserts. Entries of rules since dropped or re-timed stay until their second

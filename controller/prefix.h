@@ -30,7 +30,10 @@ struct PrefixHash {
   size_t operator()(const Prefix& p) const {
     uint64_t h = p.len;
     for (uint32_t w : p.addr.w) h = (h ^ w) * 0x100000001b3ull;  // FNV-1a over words
-    return static_cast<size_t>(h ^ (h >> 32));
+    // splitmix64's finalizer: every input bit reaches the low bits too, which flat hash
+    // tables (absl) use to pick a slot's tag.
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+    return static_cast<size_t>(h ^ (h >> 31));
   }
 };
 

@@ -5,7 +5,8 @@
 
 #include <cstring>
 #include <filesystem>
-#include <unordered_set>
+
+#include "absl/container/flat_hash_set.h"
 
 namespace floodgate {
 namespace {
@@ -223,6 +224,7 @@ Status Store::put_rules(const std::vector<RuleRecord>& rules) {
                            });
       !s)
     return s;
+  where_.reserve(where_.size() + keys.size());  // one rehash, not one per doubling
   for (const RuleKey& k : keys) where_[k] = batch_id;
   return Ok{};
 }
@@ -266,7 +268,7 @@ Status Store::put_batch(const std::vector<RuleRecord>& rules) {
 
 Status Store::unstore(const std::vector<RuleKey>& keys) {
   Stmt del(db_, "DELETE FROM rules WHERE kind = ? AND prefix = ?");
-  std::unordered_map<int64_t, std::unordered_set<Prefix, PrefixHash>> from_batches;
+  absl::flat_hash_map<int64_t, absl::flat_hash_set<Prefix, PrefixHash>> from_batches;
   for (const RuleKey& k : keys) {
     auto it = where_.find(k);
     if (it == where_.end()) continue;

@@ -9,9 +9,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "detector.h"
 #include "prefix.h"
 #include "result.h"
@@ -142,7 +142,7 @@ class Store {
       return PrefixHash{}(k.prefix) ^ static_cast<size_t>(k.kind);
     }
   };
-  using Where = std::unordered_map<RuleKey, int64_t, RuleKeyHash>;
+  using Where = absl::flat_hash_map<RuleKey, int64_t, RuleKeyHash>;
 
   explicit Store(sqlite3* db) : db_(db) {}
   Status exec(const char* sql);

@@ -7,7 +7,7 @@ packages=(
   # build
   build-essential cmake pkg-config clang llvm clang-format
   libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
-  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   prometheus-cpp-dev libsqlite3-dev libpcap-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
