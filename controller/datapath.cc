@@ -110,9 +110,10 @@ Result<std::unique_ptr<Datapath>> Datapath::load(const MapSizes& sizes,
                                  std::to_string(cfg.layout_version) + ", this build needs " +
                                  std::to_string(FG_LAYOUT_VERSION) + change_over);
     // The adopted maps may hold entries whose bits are stale or missing (a filter map
-    // new to this build): the filter is rebuilt from them before the program relies on it.
-    if (auto s = dp->rebuild_filters(); !s) return s.error();
-    if (auto s = dp->rebuild_lens(); !s) return s.error();
+    // new to this build): the filter is rebuilt from them before the program relies on
+    // it, in the same read of the lists as the lengths in use (a million blocks read
+    // twice took ~0.4 s more of a restart).
+    if (auto s = dp->rebuild_from_lists(true); !s) return s.error();
     if (auto s = dp->set_config(cfg); !s) return s.error();
     return dp;
   }
@@ -126,25 +127,6 @@ Status Datapath::unpin(const std::string& pin_dir) {
   std::error_code ec;
   std::filesystem::remove_all(pin_dir, ec);
   if (ec) return internal_error("removing " + pin_dir + ": " + ec.message());
-  return Ok{};
-}
-
-Status Datapath::rebuild_lens() {
-  for (auto& l : lens_) l.clear();
-  // The block list in batches (a million keys one by one took a second of a restart).
-  for (const BlockEntry& e : blocks())
-    lens_[FG_LENS_INDEX(FG_LIST_BLOCK, !e.prefix.v4)].add(e.prefix.lpm_len());
-  for (const fg_list list : {FG_LIST_ALLOW, FG_LIST_PROTECTED}) {  // small
-    const int fd = bpf_map__fd(list_map(list));
-    fg_lpm_key key{};
-    for (const void* cur = nullptr; bpf_map_get_next_key(fd, cur, &key) == 0; cur = &key) {
-      const Prefix p = prefix_from_key(key);
-      lens_[FG_LENS_INDEX(list, !p.v4)].add(key.prefixlen);
-    }
-  }
-  for (const fg_list list : {FG_LIST_ALLOW, FG_LIST_BLOCK, FG_LIST_PROTECTED})
-    for (const bool v6 : {false, true})
-      if (auto s = write_lens(list, v6); !s) return s;
   return Ok{};
 }
 
@@ -343,23 +325,38 @@ Status Datapath::tidy_filters() {
   return rebuild_filters();
 }
 
-Status Datapath::rebuild_filters() {
+Status Datapath::rebuild_filters() { return rebuild_from_lists(false); }
+
+Status Datapath::rebuild_from_lists(bool lens) {
   std::lock_guard lock(rebuild_mu_);
   removed_ = 0;
   filter_.begin_rebuild();
+  if (lens)
+    for (auto& l : lens_) l.clear();
   for (const fg_list list : {FG_LIST_ALLOW, FG_LIST_BLOCK}) {
-    const int err = read_prefix_map(bpf_map__fd(list_map(list)),
-                                    [&](const fg_lpm_key* keys, const fg_block*, uint32_t n) {
-                                      for (uint32_t i = 0; i < n; i++)
-                                        filter_.rebuild_add(list, keys[i]);
-                                    });
+    const int err = read_prefix_map(
+        bpf_map__fd(list_map(list)), [&](const fg_lpm_key* keys, const fg_block*, uint32_t n) {
+          for (uint32_t i = 0; i < n; i++) {
+            filter_.rebuild_add(list, keys[i]);
+            if (lens)
+              lens_[FG_LENS_INDEX(list, !prefix_from_key(keys[i]).v4)].add(keys[i].prefixlen);
+          }
+        });
     // The half being built is not in use: after an error it is not made the active one.
     if (err != 0)
-      return internal_error(std::string("reading the ") + kListNames[list] +
-                            " list to rebuild its filter: " + errno_text(err));
+      return internal_error(std::string("reading the ") + kListNames[list] + " list to rebuild " +
+                            (lens ? "its filter and lengths: " : "its filter: ") + errno_text(err));
   }
   filter_.finish_rebuild();
   last_rebuild_ns_ = monotonic_ns();
+  if (!lens) return Ok{};
+  const int fd = bpf_map__fd(list_map(FG_LIST_PROTECTED));  // small, and has no filter
+  fg_lpm_key key{};
+  for (const void* cur = nullptr; bpf_map_get_next_key(fd, cur, &key) == 0; cur = &key)
+    lens_[FG_LENS_INDEX(FG_LIST_PROTECTED, !prefix_from_key(key).v4)].add(key.prefixlen);
+  for (const fg_list list : {FG_LIST_ALLOW, FG_LIST_BLOCK, FG_LIST_PROTECTED})
+    for (const bool v6 : {false, true})
+      if (auto s = write_lens(list, v6); !s) return s;
   return Ok{};
 }
 

@@ -196,7 +196,9 @@ class Datapath : public DataPlane {
   // The block map's entries that `keep` accepts, read in batches.
   std::vector<BlockEntry> read_blocks(bool (*keep)(const fg_block&)) const;
   Status write_lens(fg_list list, bool v6);
-  Status rebuild_lens();  // from the maps' contents, after adopting them
+  // One read of the allow and block lists: rebuilds the prefilters and, with `lens`
+  // (after adopting maps), the prefix lengths in use of every list.
+  Status rebuild_from_lists(bool lens);
   std::vector<fg_slot_stats> slot_stats(uint32_t slot) const;  // per CPU
 
   ::floodgate_bpf* skel_;

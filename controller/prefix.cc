@@ -50,10 +50,6 @@ Prefix Prefix::truncated(unsigned to) const {
   return p;
 }
 
-bool Prefix::operator==(const Prefix& o) const {
-  return v4 == o.v4 && len == o.len && std::memcmp(&addr, &o.addr, sizeof(addr)) == 0;
-}
-
 Result<Prefix> parse_prefix(std::string_view text) {
   std::string_view addr_text = text;
   std::string_view len_text;

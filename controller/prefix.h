@@ -1,6 +1,7 @@
 // IPv4/IPv6 prefixes as the data path stores them (IPv4-mapped, network byte order).
 #pragma once
 
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -22,7 +23,10 @@ struct Prefix {
   // The prefix of length `len` (family terms) that covers this one.
   Prefix truncated(unsigned len) const;
   std::string str() const;
-  bool operator==(const Prefix& o) const;
+  // Inline: hash sets of a million prefixes call it once per lookup.
+  bool operator==(const Prefix& o) const {
+    return v4 == o.v4 && len == o.len && std::memcmp(&addr, &o.addr, sizeof(addr)) == 0;
+  }
 };
 
 // For unordered containers of prefixes (batches of 100k are checked for duplicates).

@@ -562,6 +562,42 @@ TEST_F(DaemonTest, AProgramWhoseMapsAreNoLongerPinnedIsReplacedNotAdopted) {
   EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA), kCount) << "the unblock took effect";
 }
 
+// A restarted daemon reconciles the pinned block map with its store: an operator entry
+// nobody recorded (written while it was down) goes, an auto-block is kept and recorded,
+// and the prefix lengths in use are read back from the maps.
+TEST_F(DaemonTest, AtRestartUnrecordedBlocksGoAndAutoBlocksAreKept) {
+  ctl_ok("protect on");
+  ctl_ok("block 198.18.60.1 --ttl 1h");
+  ctl_ok("block 198.18.100.0/24 --ttl 1h");  // a length of its own: the program must probe it
+  daemon_->kill_daemon(SIGTERM);
+  const int fd = bpf_obj_get((daemon_->pin_dir() + "/block").c_str());
+  ASSERT_GE(fd, 0) << daemon_->pin_dir();
+  const fg_lpm_key stray = parse_prefix("198.18.61.1")->lpm_key();
+  const fg_lpm_key autob = parse_prefix("198.18.62.1")->lpm_key();
+  const fg_block operator_entry{0, 0, FG_ORIGIN_OPERATOR, 0};
+  const fg_block auto_entry{monotonic_ns() + 3600 * 1'000'000'000ull, 0, FG_ORIGIN_REPUTATION, 0};
+  ASSERT_EQ(bpf_map_update_elem(fd, &stray, &operator_entry, BPF_ANY), 0);
+  ASSERT_EQ(bpf_map_update_elem(fd, &autob, &auto_entry, BPF_ANY), 0);
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  fg_block v{};
+  const fg_lpm_key recorded = parse_prefix("198.18.60.1")->lpm_key();
+  EXPECT_EQ(bpf_map_lookup_elem(fd, &recorded, &v), 0) << "the recorded block left the map";
+  EXPECT_NE(bpf_map_lookup_elem(fd, &stray, &v), 0) << "the unrecorded entry is still in the map";
+  EXPECT_EQ(bpf_map_lookup_elem(fd, &autob, &v), 0) << "the auto-block was removed";
+  close(fd);
+  EXPECT_NE(daemon_->log().find("removed unrecorded block 198.18.61.1/32"), std::string::npos)
+      << daemon_->log();
+  v1::ListRulesResponse list;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(daemon_->api().ListRules(&ctx, {}, &list).ok());
+  std::map<std::string, v1::RuleOrigin> rules;
+  for (const auto& r : list.rules()) rules[r.prefix()] = r.origin();
+  EXPECT_EQ(rules.size(), 3u);
+  EXPECT_EQ(rules["198.18.60.1/32"], v1::RULE_ORIGIN_OPERATOR);
+  EXPECT_EQ(count_of(exchange(), NetnsLab::kAddrA), 0) << "the /24 block no longer drops";
+  EXPECT_EQ(rules["198.18.62.1/32"], v1::RULE_ORIGIN_REPUTATION);
+}
+
 // The block list's prefilter after many unblocks: the daemon's tick clears the removed
 // entries' bits (the fill falls) and a block still in force keeps dropping.
 TEST_F(DaemonTest, ManyUnblocksGetTheFilterTidiedAndRemainingBlocksStillDrop) {

@@ -134,6 +134,9 @@ class DaemonLab {
               " --unload >/dev/null 2>&1");
   }
 
+  // Where the daemon pins its program and maps.
+  const std::string& pin_dir() const { return pin_dir_; }
+
   // Removes the pinned maps only: the attached program keeps running on its own maps.
   void remove_pins() const {
     std::error_code ec;
