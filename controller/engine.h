@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -140,6 +141,8 @@ class Engine {
 
   // Once a second: removes expired rules; records new auto-blocks. Returns log lines.
   std::vector<std::string> tick(int64_t now_unix);
+  // How often tick() has read the whole block map for auto-blocks (metrics).
+  uint64_t block_map_scans() const { return block_map_scans_; }
 
  private:
   // unblock and disallow: all listed rules exist, or nothing is removed.
@@ -189,6 +192,10 @@ class Engine {
   Policy policy_{};
   std::vector<uint16_t> reflection_ports_;  // sorted; what the reflection portset holds
   unsigned ticks_ = 0;
+  // Per-source limit violations (the only thing that makes the program auto-block) as
+  // counted when the block map was last read for auto-blocks.
+  uint64_t scanned_violations_ = 0;
+  std::atomic<uint64_t> block_map_scans_{0};
 };
 
 // Unix seconds now.

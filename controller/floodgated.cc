@@ -333,6 +333,7 @@ int run(const DaemonConfig& cfg) {
     src.allow_rules = [&] { return engine.count(RuleKind::kAllow); };
     src.enforcing = [&] { return engine.mode() == FG_MODE_ENFORCE; };
     src.filter_fill = [&](fg_list list) { return (*dp)->filter_fill(list); };
+    src.block_map_scans = [&] { return engine.block_map_scans(); };
     src.interfaces = [&] {
       std::vector<std::pair<std::string, std::string>> v;
       for (size_t i = 0; i < atts.size(); i++)

@@ -133,8 +133,18 @@ class Collector : public prometheus::Collectable {
         m.gauge.value = s_.filter_fill(list);
         fill.metric.push_back(m);
       }
+    MetricFamily scans{"floodgate_block_map_scans_total",
+                       "Reads of the whole block map for the program's auto-blocks (made only "
+                       "after per-source limit violations)",
+                       MetricType::Counter,
+                       {}};
+    if (s_.block_map_scans) {
+      ClientMetric m;
+      m.counter.value = static_cast<double>(s_.block_map_scans());
+      scans.metric.push_back(m);
+    }
     return {packets,   bytes, lost, rules, enforce,  attached, bgp,
-            announced, pps,   bps,  thr,   incident, fill};
+            announced, pps,   bps,  thr,   incident, fill,     scans};
   }
 
  private:

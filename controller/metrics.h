@@ -37,6 +37,8 @@ struct MetricsSource {
   // Share of the allow and block lists' prefilter bits set (0..1): about the share of
   // packets from unlisted sources that still pay for a hash probe.
   std::function<double(fg_list)> filter_fill;
+  // Reads of the whole block map for the program's auto-blocks (Engine::tick).
+  std::function<uint64_t()> block_map_scans;
 };
 
 class MetricsServer {

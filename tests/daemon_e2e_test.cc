@@ -758,8 +758,17 @@ class ReputationDaemonTest : public DaemonTest {
 };
 
 // The running daemon finds the program's auto-blocks (a map scan every 5 s, read without
-// holding up commands), records them, and explain names them.
+// holding up commands, and only after per-source limit violations), records them, and
+// explain names them.
 TEST_F(ReputationDaemonTest, ARunningDaemonRecordsAutoBlocksAndExplainNamesThem) {
+  auto scans = [&] {
+    const std::string m = scrape_metrics(lab_.ns_b);
+    const std::string key = "\nfloodgate_block_map_scans_total ";  // not # HELP's line
+    const size_t at = m.find(key);
+    return at == std::string::npos ? -1.0 : std::stod(m.substr(at + key.size()));
+  };
+  std::this_thread::sleep_for(std::chrono::seconds(6));  // at least one 5-second tick
+  EXPECT_EQ(scans(), 0.0) << "the block map was read with no violation to look for";
   syns(lab_.ns_a, NetnsLab::kAddrA, NetnsLab::kAddrB, 7, 6);  // 1 passes, then 3 violations
   bool recorded = false;
   for (int i = 0; i < 80 && !recorded; i++) {
@@ -770,6 +779,7 @@ TEST_F(ReputationDaemonTest, ARunningDaemonRecordsAutoBlocksAndExplainNamesThem)
     recorded = list.rules_size() == 1 && list.rules(0).origin() == v1::RULE_ORIGIN_REPUTATION;
   }
   ASSERT_TRUE(recorded) << "no auto-block recorded within 8 s\n" << daemon_->log();
+  EXPECT_GE(scans(), 1.0);
   const std::string out = ctl_ok(std::string("explain ") + NetnsLab::kAddrA);
   EXPECT_NE(out.find("DROPPED by the block list (198.18.100.1/32)"), std::string::npos) << out;
   EXPECT_NE(out.find("auto-block by reputation"), std::string::npos) << out;
