@@ -44,7 +44,6 @@ std::string request_detail(const std::vector<std::string>& texts) {
   return std::to_string(texts.size()) + " prefix(es)" + (texts.size() == 1 ? ": " + texts[0] : "");
 }
 
-// Orders rules by kind, then address, then length, and finds one in O(log n).
 // Packets over a per-source limit (dropped, or passed in monitor mode): what makes the
 // program's reputation auto-block a source.
 uint64_t violations(const Counters& c) {
@@ -53,6 +52,8 @@ uint64_t violations(const Counters& c) {
     n += c[r].pass_packets + c[r].drop_packets;
   return n;
 }
+
+// Orders rules by kind, then address, then length, and finds one in O(log n).
 
 Engine::RuleKey rule_key(RuleKind k, const Prefix& p) {
   Engine::RuleKey key{};
@@ -168,7 +169,7 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
   }
   // Store -> maps: re-add what is missing in one batch; what is there stays as it is,
   // hit counters included (the map is read once: a million lookups took seconds).
-  scanned_violations_ = violations(dp_.counters());  // before the read: see tick()
+  const uint64_t violations_read = violations(dp_.counters());  // before the map: see tick()
   const std::vector<BlockEntry> in_map = dp_.blocks();
   absl::flat_hash_set<Prefix, PrefixHash> present;
   present.reserve(in_map.size());
@@ -208,7 +209,13 @@ Result<std::vector<std::string>> Engine::start(int64_t now_unix) {
   // The auto-blocks of the same read (one more read of a million entries took 0.3 s);
   // later ones are found by tick().
   auto autos = record_auto_blocks(now_unix, autos_in_map);
-  log.insert(log.end(), autos.begin(), autos.end());
+  if (!autos.ok()) {
+    scanned_violations_ = kUnscanned;
+    log.push_back("auto-blocks not recorded (tried again in 5 s): " + autos.error().message);
+    return log;
+  }
+  scanned_violations_ = violations_read;
+  log.insert(log.end(), autos->begin(), autos->end());
   return log;
 }
 
@@ -656,8 +663,8 @@ size_t Engine::count(RuleKind kind) const {
   return kind == RuleKind::kAllow ? allows : rules_.size() - allows;
 }
 
-std::vector<std::string> Engine::record_auto_blocks(int64_t now_unix,
-                                                    const std::vector<BlockEntry>& autos) {
+Result<std::vector<std::string>> Engine::record_auto_blocks(int64_t now_unix,
+                                                            const std::vector<BlockEntry>& autos) {
   std::vector<RuleRecord> found;
   const uint64_t mono = monotonic_ns();
   for (const BlockEntry& e : autos) {
@@ -671,7 +678,8 @@ std::vector<std::string> Engine::record_auto_blocks(int64_t now_unix,
                      "reputation score crossed the threshold", "floodgate (reputation)", now_unix,
                      e.value.expires_ns ? now_unix + left : 0});
   }
-  if (found.empty() || !store_.put_rules(found).ok()) return {};
+  if (found.empty()) return std::vector<std::string>{};
+  if (auto s = store_.put_rules(found); !s) return s.error();
   std::vector<std::string> log;
   for (RuleRecord& r : found) {
     log.push_back("auto-block " + r.prefix.str() + " (reputation)");
@@ -727,9 +735,13 @@ std::vector<std::string> Engine::tick(int64_t now_unix) {
   const std::vector<BlockEntry> found = dp_.auto_blocks();
   block_map_scans_++;
   std::lock_guard lock(mu_);
-  scanned_violations_ = v;
   auto autos = record_auto_blocks(now_unix, found);
-  log.insert(log.end(), autos.begin(), autos.end());
+  if (!autos.ok()) {  // read again next time
+    log.push_back("auto-blocks not recorded (tried again in 5 s): " + autos.error().message);
+    return log;
+  }
+  scanned_violations_ = v;
+  log.insert(log.end(), autos->begin(), autos->end());
   return log;
 }
 

@@ -161,8 +161,9 @@ class Engine {
   void publish(EventKind kind, const std::string& subject, const std::string& detail,
                const std::string& actor);
   // Records `autos` (DataPlane::auto_blocks()) that the store does not have yet.
-  std::vector<std::string> record_auto_blocks(int64_t now_unix,
-                                              const std::vector<BlockEntry>& autos);
+  // An error when the store could not take them (they stay in the map, unrecorded).
+  Result<std::vector<std::string>> record_auto_blocks(int64_t now_unix,
+                                                      const std::vector<BlockEntry>& autos);
   // tick()'s first half: removes what is due.
   std::vector<std::string> expire(int64_t now_unix);
   // rules_ and expiries_ change together, through these two only.
@@ -194,7 +195,9 @@ class Engine {
   unsigned ticks_ = 0;
   // Per-source limit violations (the only thing that makes the program auto-block) as
   // counted when the block map was last read for auto-blocks.
-  uint64_t scanned_violations_ = 0;
+  // kUnscanned: read at the next chance (the last read's auto-blocks were not stored).
+  static constexpr uint64_t kUnscanned = ~uint64_t{0};
+  uint64_t scanned_violations_ = kUnscanned;
   std::atomic<uint64_t> block_map_scans_{0};
 };
 
