@@ -25,6 +25,7 @@ int floodgate_xdp(struct xdp_md *ctx)
 	__u32 zero = 0;
 	const struct fg_config *cfg = bpf_map_lookup_elem(&config, &zero);
 	struct fg_pkt pkt = {};
+	const struct fg_prefix_lens *lens;
 	struct fg_src_state *src;
 	struct fg_addr src_key;
 	struct fg_cost cost;
@@ -37,10 +38,12 @@ int floodgate_xdp(struct xdp_md *ctx)
 
 	CHECK(fg_parse(ctx, &pkt));
 	now = bpf_ktime_get_coarse_ns(); /* one jiffy of resolution, a tenth of the cost */
-	if (fg_list_in_use(FG_LIST_ALLOW, pkt.is_v6))
-		CHECK(fg_check_allow(&pkt.src, pkt.is_v6));
-	if (fg_list_in_use(FG_LIST_BLOCK, pkt.is_v6))
-		CHECK(fg_check_block(&pkt.src, pkt.is_v6, now));
+	lens = fg_list_in_use(FG_LIST_ALLOW, pkt.is_v6);
+	if (lens)
+		CHECK(fg_check_allow(lens, &pkt.src));
+	lens = fg_list_in_use(FG_LIST_BLOCK, pkt.is_v6);
+	if (lens)
+		CHECK(fg_check_block(lens, &pkt.src, now));
 	CHECK(fg_check_policy(&pkt, cfg));
 	CHECK(fg_check_reflection(&pkt, cfg));
 	CHECK(fg_check_fragments(&pkt, cfg));

@@ -10,20 +10,21 @@
  * return values instead of every combination of loop exits across the three lists,
  * which otherwise exceeds its 1M-instruction budget. */
 
-/* Whether `list` has entries of the family: an empty list's subprogram is not called. */
-static __always_inline int fg_list_in_use(__u32 list, __u32 v6)
+/* `list`'s prefix lengths in use for the family, or NULL when it has no entries: the
+ * caller then skips the list without calling its subprogram. */
+static __always_inline const struct fg_prefix_lens *fg_list_in_use(__u32 list, __u32 v6)
 {
 	const struct fg_prefix_lens *pl = fg_lens(list, v6);
 
-	return pl && pl->count;
+	return pl && pl->count ? pl : NULL;
 }
 
-static __noinline int fg_check_allow(const struct fg_addr *src, __u32 v6)
+/* `pl`: the allow list's lengths, from fg_list_in_use(). */
+static __noinline int fg_check_allow(const struct fg_prefix_lens *pl, const struct fg_addr *src)
 {
-	const struct fg_prefix_lens *pl = fg_lens(FG_LIST_ALLOW, v6);
 	struct fg_filter_view f;
 
-	if (!pl || !pl->count)
+	if (!pl)
 		return FG_NEXT;
 	f = fg_filter_open(FG_LIST_ALLOW, FG_FILTER_ACTIVE);
 #pragma unroll
@@ -39,12 +40,13 @@ static __noinline int fg_check_allow(const struct fg_addr *src, __u32 v6)
 	return FG_NEXT;
 }
 
-static __noinline int fg_check_block(const struct fg_addr *src, __u32 v6, __u64 now)
+/* `pl`: the block list's lengths, from fg_list_in_use(). */
+static __noinline int fg_check_block(const struct fg_prefix_lens *pl, const struct fg_addr *src,
+				     __u64 now)
 {
-	const struct fg_prefix_lens *pl = fg_lens(FG_LIST_BLOCK, v6);
 	struct fg_filter_view f;
 
-	if (!pl || !pl->count)
+	if (!pl)
 		return FG_NEXT;
 	f = fg_filter_open(FG_LIST_BLOCK, FG_FILTER_ACTIVE);
 #pragma unroll
