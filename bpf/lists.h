@@ -19,14 +19,10 @@ static __always_inline const struct fg_prefix_lens *fg_list_in_use(__u32 list, _
 	return pl && pl->count ? pl : NULL;
 }
 
-/* `pl`: the allow list's lengths, from fg_list_in_use(). */
+/* `pl`: the allow list's lengths, from fg_list_in_use() (not NULL). */
 static __noinline int fg_check_allow(const struct fg_prefix_lens *pl, const struct fg_addr *src)
 {
-	struct fg_filter_view f;
-
-	if (!pl)
-		return FG_NEXT;
-	f = fg_filter_open(FG_LIST_ALLOW, FG_FILTER_ACTIVE);
+	struct fg_filter_view f = fg_filter_open(FG_LIST_ALLOW, FG_FILTER_ACTIVE);
 #pragma unroll
 	for (__u32 i = 0; i < FG_MAX_PREFIX_LENS && i < pl->count; i++) {
 		struct fg_allow *a = fg_prefix_probe(&allow, &f, pl, i, src);
@@ -40,15 +36,11 @@ static __noinline int fg_check_allow(const struct fg_prefix_lens *pl, const stru
 	return FG_NEXT;
 }
 
-/* `pl`: the block list's lengths, from fg_list_in_use(). */
+/* `pl`: the block list's lengths, from fg_list_in_use() (not NULL). */
 static __noinline int fg_check_block(const struct fg_prefix_lens *pl, const struct fg_addr *src,
 				     __u64 now)
 {
-	struct fg_filter_view f;
-
-	if (!pl)
-		return FG_NEXT;
-	f = fg_filter_open(FG_LIST_BLOCK, FG_FILTER_ACTIVE);
+	struct fg_filter_view f = fg_filter_open(FG_LIST_BLOCK, FG_FILTER_ACTIVE);
 #pragma unroll
 	for (__u32 i = 0; i < FG_MAX_PREFIX_LENS && i < pl->count; i++) {
 		struct fg_block *b = fg_prefix_probe(&block, &f, pl, i, src);
